@@ -1,0 +1,1 @@
+"""Pipeline blocks: datatrove PipelineSteps, one file each, in the Apertus order."""

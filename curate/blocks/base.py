@@ -1,0 +1,68 @@
+"""What every block shares: the decision a document carries through the pipeline.
+
+A block never drops a document from the stream. It marks it (status, stage, reason) and adds its
+evidence to `detail[stage]`; later blocks pass marked documents through untouched, and the sink writes
+one manifest row per document. Accounting (rows = documents read) holds by construction.
+"""
+from __future__ import annotations
+
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+
+import curate._logging  # noqa: F401  (worker processes import blocks, so they are quiet too)
+
+KEPT, DROPPED, QUARANTINED = "kept", "dropped", "quarantined"
+STAGES = ("input", "optout", "language", "quality", "toxicity", "license", "pii", "tokenize", "erasure")
+STATE = "curate"  # key in Document.metadata
+FILE_END = "curate_file_end"  # metadata key of the end-of-file marker the reader emits for the sink
+
+
+def state(doc: Document) -> dict:
+    st = doc.metadata.get(STATE)
+    if st is None:
+        st = doc.metadata[STATE] = {"status": KEPT, "stage": None, "reason": None, "detail": {}}
+    return st
+
+
+def is_live(doc: Document) -> bool:
+    """True while no block has dropped or quarantined the document (end-of-file markers never are)."""
+    return FILE_END not in doc.metadata and state(doc)["status"] == KEPT
+
+
+def record(doc: Document, stage: str, evidence) -> None:
+    """Add a block's evidence for a document it kept (or is about to mark)."""
+    state(doc)["detail"][stage] = evidence
+
+
+def mark(doc: Document, status: str, stage: str, reason: str, evidence=None) -> None:
+    """Take the document out of the kept set, with the stage, a dotted reason code and the evidence."""
+    assert status in (DROPPED, QUARANTINED) and stage in STAGES, (status, stage)
+    st = state(doc)
+    st.update(status=status, stage=stage, reason=reason)
+    if evidence is not None:
+        st["detail"][stage] = evidence
+
+
+class CurateBlock(PipelineStep):
+    """A block that looks only at live documents; subclasses implement `process(doc)`."""
+
+    type = "curate"
+    stage: str = ""
+
+    def setup(self) -> None:
+        """Load models/resources once per task (called lazily on the first live document)."""
+
+    def process(self, doc: Document) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        ready = False
+        for doc in data:
+            if is_live(doc):
+                if not ready:
+                    self.setup()
+                    ready = True
+                with self.track_time():
+                    self.process(doc)
+                self.stat_update(state(doc)["status"])
+            yield doc

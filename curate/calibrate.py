@@ -1,0 +1,81 @@
+"""Toxicity calibration: the per-language thresholds that drop the top p% are estimated before the main
+pass, on a deterministic sample of the documents that reach the toxicity block.
+
+The sample is chosen by a hash of the doc_id (the same document is in or out whatever the task split),
+each task writes the scores of its files, and the thresholds come from all of them, sorted. The result
+(`calibration/toxicity.json`) states the sample size per language and is recorded in the manifest.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from datatrove.data import DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+
+from curate.blocks.base import FILE_END, is_live
+
+SCHEMA = pa.schema([("doc_id", pa.string()), ("language", pa.string()), ("score", pa.float64())])
+
+
+def in_sample(doc_id: str, fraction: float) -> bool:
+    if fraction >= 1.0:
+        return True
+    h = int.from_bytes(hashlib.sha256(doc_id.encode("utf-8")).digest()[:8], "big")
+    return h < fraction * 2**64
+
+
+class CalibrationSampler(PipelineStep):
+    """Scores the sampled live documents and writes `calibration/scores/<stem>.parquet` per input file."""
+
+    name = "toxicity-calibration"
+    type = "calibration"
+
+    def __init__(self, out_dir: str, fraction: float, model: str | None, chunk_chars: int):
+        super().__init__()
+        self.out_dir, self.fraction, self.model, self.chunk_chars = out_dir, fraction, model, chunk_chars
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        from curate.toxicity import Scorer
+
+        scorer = None
+        folder = Path(self.out_dir) / "calibration" / "scores"
+        folder.mkdir(parents=True, exist_ok=True)
+        rows: list[dict] = []
+        for doc in data:
+            end = doc.metadata.get(FILE_END)
+            if end is not None:
+                path = folder / f"{end['file'].stem}.parquet"
+                pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), str(path) + ".tmp")
+                os.replace(str(path) + ".tmp", path)
+                rows = []
+                continue
+            if is_live(doc) and in_sample(doc.id, self.fraction):
+                scorer = scorer or Scorer(self.model)
+                lang = doc.metadata.get("language") or "en"
+                score, _ = scorer.score_document(doc.text, lang, chunk_chars=self.chunk_chars)
+                rows.append({"doc_id": doc.id, "language": lang, "score": float(score)})
+        if False:
+            yield
+
+
+def thresholds_from_scores(out_dir: str, top_p: float, sample_max: int) -> dict:
+    """Merge every task's sample (sorted, capped per language by hash order) into thresholds."""
+    from curate.toxicity.thresholds import estimate_thresholds
+
+    folder = Path(out_dir) / "calibration" / "scores"
+    tables = [pq.read_table(p) for p in sorted(folder.glob("*.parquet"))]
+    rows = pa.concat_tables(tables).to_pylist() if tables else []
+    rows.sort(key=lambda r: hashlib.sha256(r["doc_id"].encode()).hexdigest())
+    by_lang: dict[str, list[float]] = {}
+    for r in rows:
+        lst = by_lang.setdefault(r["language"], [])
+        if len(lst) < sample_max:
+            lst.append(r["score"])
+    thresholds = estimate_thresholds(by_lang, top_p=top_p)
+    return {"top_p": top_p, "thresholds": thresholds,
+            "sample_sizes": {k: len(v) for k, v in sorted(by_lang.items())}}

@@ -1,0 +1,172 @@
+"""The `curate` command line."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from curate import __version__
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _fail(msg: str) -> None:
+    click.echo(f"error: {msg}", err=True)
+    sys.exit(2)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="curate")
+def main():
+    """Compliance-aware data curation for LLM pretraining: robots.txt opt-out across crawl years, PII,
+    toxicity and license filters, Megatron shards and a manifest row for every document."""
+
+
+def _executor_options(f):
+    f = click.option("--executor", type=click.Choice(["local", "slurm"]), default="local", show_default=True,
+                     help="Run tasks as local processes or as a Slurm array job.")(f)
+    f = click.option("--tasks", type=click.IntRange(1), default=1, show_default=True,
+                     help="Number of tasks (input files are split across them).")(f)
+    f = click.option("--workers", type=click.IntRange(1), default=None,
+                     help="Local processes running at once (default: min(tasks, CPUs)).")(f)
+    f = click.option("--partition", default=None, help="Slurm partition.")(f)
+    f = click.option("--time", "time_limit", default="04:00:00", show_default=True, help="Slurm time limit per task.")(f)
+    f = click.option("--cpus-per-task", type=int, default=1, show_default=True, help="Slurm CPUs per task.")(f)
+    f = click.option("--mem-per-cpu", type=int, default=4, show_default=True, help="Slurm memory per CPU (GB).")(f)
+    f = click.option("--no-progress", is_flag=True, help="No progress bars.")(f)
+    return f
+
+
+def _run_options(executor, tasks, workers, partition, time_limit, cpus_per_task, mem_per_cpu, no_progress):
+    import os
+
+    from curate.run import RunOptions
+
+    workers = workers or min(tasks, os.cpu_count() or 1)
+    return RunOptions(executor=executor, tasks=tasks, workers=workers, progress=not no_progress,
+                      slurm={"partition": partition, "time": time_limit, "cpus_per_task": cpus_per_task,
+                             "mem_per_cpu_gb": mem_per_cpu})
+
+
+def _run_and_report(pipeline, input_spec, out, robots_cache, opts):
+    from curate.config import ConfigError
+    from curate.readers import InputError
+    from curate.run import run
+    from curate.summary import print_summary
+
+    try:
+        info = run(str(pipeline), input_spec, str(out), robots_cache=robots_cache, opts=opts)
+    except (ConfigError, InputError) as e:
+        _fail(str(e))
+    if info is None:  # submitted to a scheduler
+        return
+    print_summary(out)
+    click.echo(f"run {info['run_id']}: {out}/manifests, {out}/shards, {out}/run.json")
+
+
+@main.command()
+@click.argument("pipeline", type=click.Path(exists=True, dir_okay=False))
+@click.option("--input", "input_spec", required=True, multiple=True, help="File, directory or glob (repeatable).")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Run directory.")
+@click.option("--robots-cache", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Robots cache directory (overrides the pipeline's).")
+@_executor_options
+def run(pipeline, input_spec, out, robots_cache, **kw):
+    """Run PIPELINE (a YAML file) over the input."""
+    _run_and_report(pipeline, list(input_spec), out, robots_cache, _run_options(**kw))
+
+
+@main.command()
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Run directory.")
+@click.option("--docs", type=click.IntRange(100), default=None, help="Sample size (default: the bundled 6,000).")
+@_executor_options
+def demo(out, docs, **kw):
+    """Build the bundled synthetic sample and run pipelines/demo.yaml on it, fully offline."""
+    from curate.sample import DEFAULT_DOCS, build_sample, demo_pipeline_path, demo_robots_cache
+
+    out = Path(out)
+    sample_dir = out / "input"
+    build_sample(sample_dir, n_docs=docs or DEFAULT_DOCS)
+    cache = demo_robots_cache(out)
+    click.echo(f"sample: {sample_dir} (synthetic, see curate/sample.py); robots snapshot: {cache}", err=True)
+    _run_and_report(demo_pipeline_path(), [str(sample_dir)], out, str(cache), _run_options(**kw))
+
+
+@main.command()
+@click.argument("doc_id_or_url")
+@click.option("--manifests", required=True, type=click.Path(exists=True, file_okay=False),
+              help="Run directory or its manifests/ folder.")
+def why(doc_id_or_url, manifests):
+    """Why was this document kept, dropped or quarantined? The decision trail with its evidence."""
+    from curate.why import explain, lookup
+
+    try:
+        rows = lookup(manifests, doc_id_or_url)
+    except FileNotFoundError as e:
+        _fail(str(e))
+    if not rows:
+        _fail(f"no document with id or url {doc_id_or_url!r} in {manifests}")
+    click.echo("\n\n".join(explain(r) for r in rows))
+
+
+@main.command()
+@click.argument("sql")
+@click.option("--manifests", required=True, type=click.Path(exists=True, file_okay=False),
+              help="Run directory or its manifests/ folder.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+def query(sql, manifests, fmt):
+    """Run SQL (DuckDB) over a view named `manifest`."""
+    import csv
+    import json
+
+    import duckdb
+
+    from curate.manifest import connect
+
+    try:
+        cur = connect(manifests).execute(sql)
+    except FileNotFoundError as e:
+        _fail(str(e))
+    except duckdb.Error as e:
+        _fail(f"query failed: {e}")
+    cols = [d[0] for d in cur.description]
+    rows = cur.fetchall()
+    if fmt == "csv":
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        w.writerow(cols)
+        w.writerows(rows)
+    elif fmt == "json":
+        for r in rows:
+            click.echo(json.dumps(dict(zip(cols, r)), default=str, ensure_ascii=False))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        t = Table()
+        for c in cols:
+            t.add_column(c)
+        for r in rows:
+            t.add_row(*["NULL" if v is None else str(v) for v in r])
+        Console().print(t)
+
+
+def _attach(module: str, attr: str) -> None:
+    """Sub-command groups live beside their code; a missing optional part (e.g. torch) hides its command."""
+    import importlib
+
+    try:
+        main.add_command(getattr(importlib.import_module(module), attr))
+    except ImportError as e:  # pragma: no cover - depends on optional extras
+        @main.command(name=attr, context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+        def _missing():
+            _fail(f"'curate {attr}' is unavailable: {e}")
+
+
+_attach("curate.robots.cli", "robots")
+_attach("curate.toxicity.cli", "toxicity")
+_attach("curate.train.cli", "train")
+
+
+if __name__ == "__main__":
+    main()

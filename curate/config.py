@@ -1,0 +1,204 @@
+"""Pipeline files (YAML): loading and validation before any work starts.
+
+    name: demo
+    input: {format: auto, text_key: text, id_key: id, url_key: url}
+    blocks:
+      - optout: {cache: ../robots_cache/demo, agents: apertus, policy: retroactive}
+      - language: {keep: [en, de, fr, it, rm]}
+      - toxicity: {top_p: 0.05}
+      - license: {}
+      - pii: {}
+      - tokenize: {}
+
+An unknown block, key or value is a ConfigError that names the file and the key. Relative paths in a
+pipeline file are relative to that file's directory.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(Exception):
+    pass
+
+
+# A key's spec: (type or tuple of types, default, allowed values or None). "path" = a str resolved
+# against the pipeline file's directory.
+LIST_STR = "list[str]"
+Spec = tuple
+
+BLOCKS: dict[str, dict[str, Spec]] = {
+    "optout": {
+        "cache": ("path", None, None),
+        "agents": (str, "apertus", None),
+        "policy": (str, "retroactive", ("retroactive", "as-of-crawl", "strictest")),
+        "star": (bool, True, None),
+        "granularity": (str, "url", ("url", "host")),
+        "registered_domain_fallback": (bool, False, None),
+        "status_rules": (dict, None, None),
+    },
+    "language": {
+        "keep": (LIST_STR, None, None),
+        "min_score": (float, 0.0, None),
+        "model": ("path", None, None),
+    },
+    "toxicity": {
+        "top_p": (float, 0.05, None),
+        "threshold": (float, None, None),
+        "model": ("path", None, None),
+        "chunk_chars": (int, 2000, None),
+        "sample_fraction": (float, 1.0, None),
+        "sample_max": (int, 200000, None),
+    },
+    "license": {
+        "web_drop": (LIST_STR, ["non-commercial", "no-derivatives"], None),
+        "code_keep": (LIST_STR, ["permissive", "public-domain"], None),
+    },
+    "pii": {
+        "types": (LIST_STR, None, None),
+        "public_ip_only": (bool, False, None),
+        "skip_code": (bool, True, None),
+    },
+    "tokenize": {
+        "tokenizer": (str, "tekken_240718", ("tekken_240718",)),
+        "max_tokens": (int, None, None),
+    },
+}
+INPUT: dict[str, Spec] = {
+    "format": (str, "auto", ("auto", "parquet", "jsonl", "warc", "wet")),
+    "text_key": (str, "text", None),
+    "id_key": (str, "id", None),
+    "url_key": (str, "url", None),
+}
+TOP = {"name", "description", "input", "blocks"}
+
+
+@dataclass
+class Pipeline:
+    name: str
+    path: str
+    input: dict
+    blocks: list[tuple[str, dict]] = field(default_factory=list)
+    description: str = ""
+
+    def block(self, name: str) -> dict | None:
+        for n, cfg in self.blocks:
+            if n == name:
+                return cfg
+        return None
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "description": self.description, "input": self.input,
+                "blocks": [{n: c} for n, c in self.blocks]}
+
+    def digest(self) -> str:
+        """What the pipeline decides with, independent of where it runs (paths excluded)."""
+        d = copy.deepcopy(self.to_dict())
+        d.pop("description")
+        for b in d["blocks"]:
+            for cfg in b.values():
+                for k, (typ, _, _) in BLOCKS[next(iter(b))].items():
+                    if typ == "path" and cfg.get(k):
+                        cfg[k] = os.path.basename(str(cfg[k]).rstrip("/"))
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
+
+
+def _check(where: str, key: str, value: Any, spec: Spec, base: Path) -> Any:
+    typ, _, allowed = spec
+    if value is None:
+        return None
+    if typ == "path":
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: key '{key}' must be a path string, got {value!r}")
+        return str((base / value).resolve()) if not os.path.isabs(value) else value
+    if typ == LIST_STR:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: key '{key}' must be a list of strings, got {value!r}")
+        return list(value)
+    if typ is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if typ is int and isinstance(value, bool) or not isinstance(value, typ):
+        raise ConfigError(f"{where}: key '{key}' must be {getattr(typ, '__name__', typ)}, got {value!r}")
+    if allowed is not None and value not in allowed:
+        raise ConfigError(f"{where}: key '{key}' has value {value!r}; allowed: {', '.join(map(str, allowed))}")
+    return value
+
+
+def _section(where: str, raw: Any, specs: dict[str, Spec], base: Path) -> dict:
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping of keys, got {raw!r}")
+    for k in raw:
+        if k not in specs:
+            raise ConfigError(f"{where}: unknown key '{k}' (known: {', '.join(specs)})")
+    return {k: _check(where, k, raw.get(k, spec[1]), spec, base) if k in raw else copy.deepcopy(spec[1])
+            for k, spec in specs.items()}
+
+
+def _validate_values(where: str, name: str, cfg: dict) -> None:
+    if name == "toxicity":
+        if not 0.0 <= cfg["top_p"] < 1.0:
+            raise ConfigError(f"{where}: key 'top_p' must be in [0, 1), got {cfg['top_p']}")
+        if not 0.0 < cfg["sample_fraction"] <= 1.0:
+            raise ConfigError(f"{where}: key 'sample_fraction' must be in (0, 1], got {cfg['sample_fraction']}")
+        if cfg["threshold"] is not None and not 0.0 <= cfg["threshold"] <= 1.0:
+            raise ConfigError(f"{where}: key 'threshold' must be in [0, 1], got {cfg['threshold']}")
+    if name == "language" and not 0.0 <= cfg["min_score"] <= 1.0:
+        raise ConfigError(f"{where}: key 'min_score' must be in [0, 1], got {cfg['min_score']}")
+    if name == "pii" and cfg["types"] is not None:
+        from curate.pii import MARKERS
+
+        for t in cfg["types"]:
+            if t not in MARKERS:
+                raise ConfigError(f"{where}: key 'types' has unknown PII type {t!r}; known: {', '.join(MARKERS)}")
+    if name == "optout" and cfg["agents"] not in ("apertus", "ai-robots-txt") and not os.path.exists(cfg["agents"]):
+        raise ConfigError(f"{where}: key 'agents' must be 'apertus', 'ai-robots-txt' or an existing file, got {cfg['agents']!r}")
+
+
+def load_pipeline(path: str | os.PathLike) -> Pipeline:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: pipeline file not found")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}") from e
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    for k in raw:
+        if k not in TOP:
+            raise ConfigError(f"{path}: unknown key '{k}' (known: {', '.join(sorted(TOP))})")
+    base = path.resolve().parent
+    inp = _section(f"{path}: input", raw.get("input"), INPUT, base)
+    blocks_raw = raw.get("blocks")
+    if not isinstance(blocks_raw, list) or not blocks_raw:
+        raise ConfigError(f"{path}: key 'blocks' must be a non-empty list")
+    blocks, seen = [], []
+    for i, item in enumerate(blocks_raw):
+        where = f"{path}: blocks[{i}]"
+        if isinstance(item, str):
+            item = {item: {}}
+        if not isinstance(item, dict) or len(item) != 1:
+            raise ConfigError(f"{where}: each block is a one-key mapping like '- pii: {{...}}'")
+        name, cfg = next(iter(item.items()))
+        if name not in BLOCKS:
+            raise ConfigError(f"{where}: unknown block '{name}' (known: {', '.join(BLOCKS)})")
+        if name in seen:
+            raise ConfigError(f"{where}: block '{name}' appears twice")
+        where = f"{where}.{name}"
+        cfg = _section(where, cfg, BLOCKS[name], base)
+        _validate_values(where, name, cfg)
+        blocks.append((name, cfg))
+        seen.append(name)
+    if seen[-1] != "tokenize":
+        raise ConfigError(f"{path}: the last block must be 'tokenize' (the sink writes token shards)")
+    return Pipeline(name=str(raw.get("name") or path.stem), path=str(path), input=inp, blocks=blocks,
+                    description=str(raw.get("description") or ""))

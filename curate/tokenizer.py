@@ -1,0 +1,89 @@
+"""The Apertus-style tokenizer: Mistral's tekken BPE (131,072 ids, shipped in mistral-common) with
+`<s>`=1 + text + `</s>`=2 per document and PII markers encoded as single special ids.
+
+Apertus re-purposed tekken's unused special slots for its PII markers: 36 `<iban-pii>`, 37 `<email-pii>`,
+38 `<ip-pii>`. curate adds the markers of its other PII types in the next free slots:
+39 `<phone-pii>`, 40 `<card-pii>`, 41 `<id-pii>`. Any marker string in a text (planted by the pii block
+or already there) becomes its special id; everything else is byte-level BPE, so decoding is lossless.
+"""
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+
+import numpy as np
+
+BOS, EOS = 1, 2
+MARKER_IDS: dict[str, int] = {
+    "<iban-pii>": 36,
+    "<email-pii>": 37,
+    "<ip-pii>": 38,
+    "<phone-pii>": 39,
+    "<card-pii>": 40,
+    "<id-pii>": 41,
+}
+ID_MARKERS = {v: k for k, v in MARKER_IDS.items()}
+_MARKER_RE = re.compile("(" + "|".join(re.escape(m) for m in MARKER_IDS) + ")")
+
+
+def tekken_path(name: str = "tekken_240718.json") -> str:
+    import mistral_common
+
+    path = os.path.join(os.path.dirname(mistral_common.__file__), "data", name)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"tokenizer file {name} is not shipped by the installed mistral-common ({path})")
+    return path
+
+
+class Tokenizer:
+    """Encodes a document as `<s> text </s>` with tekken; PII markers map to their special ids."""
+
+    name = "tekken_240718"
+    vocab_size = 131072
+
+    def __init__(self, file: str | None = None):
+        from mistral_common.tokens.tokenizers.tekken import Tekkenizer
+
+        self.file = file or tekken_path()
+        tek = Tekkenizer.from_file(self.file)
+        self._bpe = tek._model  # tiktoken Encoding over the non-special vocabulary
+        self._offset = tek.num_special_tokens
+        self.vocab_size = tek.n_words
+
+    def encode(self, text: str) -> np.ndarray:
+        ids: list[int] = [BOS]
+        for i, part in enumerate(_MARKER_RE.split(text)):
+            if i % 2:
+                ids.append(MARKER_IDS[part])
+            elif part:
+                ids.extend(t + self._offset for t in self._bpe.encode_ordinary(part))
+        ids.append(EOS)
+        return np.asarray(ids, dtype=np.int32)
+
+    def decode(self, ids) -> str:
+        """Inverse of encode (BOS/EOS dropped)."""
+        out: list[str] = []
+        run: list[int] = []
+
+        def flush():
+            if run:
+                out.append(self._bpe.decode_bytes(run).decode("utf-8"))
+                run.clear()
+
+        for t in (int(x) for x in ids):
+            if t >= self._offset:
+                run.append(t - self._offset)
+            else:
+                flush()
+                if t in ID_MARKERS:
+                    out.append(ID_MARKERS[t])
+                elif t not in (BOS, EOS):
+                    raise ValueError(f"unexpected special token id {t}")
+        flush()
+        return "".join(out)
+
+
+@lru_cache(maxsize=2)
+def get_tokenizer(file: str | None = None) -> Tokenizer:
+    return Tokenizer(file)

@@ -1,0 +1,45 @@
+"""Shared fixtures. Tests that need ../shared/corpora read it in place; they skip when it is absent,
+except under CI=true, where its absence is a failure."""
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("CURATE_SHARED", REPO.parent / "shared"))
+CORPORA = SHARED / "corpora"
+
+
+def _require(path: Path) -> Path:
+    if path.exists():
+        return path
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{path} is missing; under CI=true the shared corpora must be present")
+    pytest.skip(f"{path} is absent (shared corpora not beside the repo); set CURATE_SHARED or clone ../shared")
+
+
+@pytest.fixture(scope="session")
+def corpora() -> Path:
+    """Path to ../shared/corpora (read-only, never copied into the project)."""
+    return _require(CORPORA)
+
+
+def run_cli(*args, check: bool = True, cwd=None, env=None):
+    """Run the real `curate` command line in a subprocess (multiprocess executors included)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "curate.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd or REPO, env=env)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"curate {' '.join(map(str, args))} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory) -> Path:
+    """`curate demo` once per test session (2 tasks on 2 workers); returns the run directory."""
+    out = tmp_path_factory.mktemp("demo") / "run"
+    proc = run_cli("demo", "--out", out, "--tasks", "2", "--workers", "2", "--no-progress")
+    (out / "demo.stdout.txt").write_text(proc.stdout)
+    return out

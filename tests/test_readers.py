@@ -1,0 +1,150 @@
+"""Readers on real samples and on broken input: quarantined rows with reasons, or a clear error naming the
+file before any output is written."""
+import gzip
+import json
+import shutil
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import REPO, run_cli
+from curate.blocks.base import FILE_END, state
+from curate.readers import InputError, InputReader, list_inputs, preflight
+
+
+def read_all(path):
+    files = list_inputs(str(path))
+    preflight(files)
+    docs = [d for d in InputReader(files).run() if FILE_END not in d.metadata]
+    return docs
+
+
+def reasons(docs):
+    return [state(d)["reason"] for d in docs]
+
+
+def test_fineweb_parquet_and_jsonl_keep_columns(corpora):
+    for name in ("cc_en_head_as_fineweb.parquet", "cc_en_head_as_fineweb.jsonl"):
+        docs = read_all(corpora / "crawl" / "derived_fineweb_schema" / name)
+        assert len(docs) == 20 and all(state(d)["status"] == "kept" for d in docs)
+        d = docs[0]
+        assert d.metadata["dump"].startswith("CC-MAIN-") and d.metadata["url"].startswith("http")
+        assert d.metadata["host"] and d.metadata["date"] and d.id.startswith("sha1:")
+        assert "file_path" in d.metadata and "language_score" in d.metadata  # other columns kept
+        assert [x.metadata["source_row"] for x in docs] == list(range(20))
+
+
+def test_wet_takes_dump_and_date_from_the_records(corpora):
+    docs = read_all(corpora / "crawl" / "whirlwind" / "whirlwind.warc.wet.gz")
+    assert len(docs) == 1
+    d = docs[0]
+    assert d.metadata["dump"] == "CC-MAIN-2024-22" and d.metadata["date"].startswith("2024")
+    assert d.text.strip() and d.metadata["url"].startswith("http") and d.id.startswith("<urn:uuid:")
+
+
+def test_warc_responses_go_through_the_html_extractor(corpora):
+    docs = read_all(corpora / "crawl" / "whirlwind" / "whirlwind.warc.gz")
+    assert len(docs) == 1 and state(docs[0])["status"] == "kept"
+    assert "<html" not in docs[0].text.lower() and len(docs[0].text) > 100
+    docs = read_all(corpora / "crawl" / "dolma" / "sample-0000.warc.gz")
+    assert sum(state(d)["status"] == "kept" for d in docs) >= 10
+
+
+@pytest.mark.parametrize("name,reason", [
+    ("example-bad-non-chunked.warc.gz", "input.warc_error"),
+    ("example-wrong-chunks.warc.gz", "input.warc_error"),
+])
+def test_broken_warc_records_are_quarantined(corpora, name, reason):
+    docs = read_all(corpora / "crawl" / "warcio" / name)
+    assert reason in reasons(docs)
+    q = [d for d in docs if state(d)["reason"] == reason][0]
+    assert state(q)["status"] == "quarantined" and state(q)["detail"]["input"]["error"]
+
+
+def test_wet_with_wrong_content_length_is_quarantined(corpora):
+    docs = read_all(corpora / "crawl" / "cc_net" / "sample.warc.txt")
+    assert reasons(docs)[-1] == "input.warc_error"
+
+
+@pytest.mark.parametrize("name", ["example-bad.warc.gz.bad", "../resiliparse/warcfile.warc.lz4"])
+def test_unreadable_formats_are_a_clear_error_naming_the_file(corpora, name):
+    path = corpora / "crawl" / "warcio" / name
+    with pytest.raises(InputError, match=str(path.name).replace(".", r"\.")):
+        read_all(path)
+
+
+def test_non_html_records_are_quarantined_not_lost(corpora):
+    docs = read_all(corpora / "crawl" / "warcio" / "post-test.warc.gz")
+    assert docs and set(reasons(docs)) == {"input.unsupported_content_type"}
+
+
+def test_bad_jsonl_lines_become_quarantined_rows(tmp_path):
+    p = tmp_path / "bad.jsonl"
+    good = {"text": "A fine document about the mountains.", "id": "a", "url": "https://x.example/a", "dump": "CC-MAIN-2020-05"}
+    lines = [json.dumps(good).encode(), b"{not json", json.dumps({"id": "b", "url": "https://x.example/b"}).encode(),
+             json.dumps({"id": "c", "text": "no url here"}).encode(),
+             b'{"id": "d", "url": "https://x.example/d", "text": "bad \xff\xfe bytes"}',
+             json.dumps({"id": "e", "url": "https://x.example/e", "text": "lone \ud800 surrogate"}).encode(),
+             b"[1, 2]"]
+    p.write_bytes(b"\n".join(lines) + b"\n")
+    docs = read_all(p)
+    assert len(docs) == 7
+    assert reasons(docs) == [None, "input.invalid_json", "input.missing_text", "input.missing_url",
+                             "input.invalid_utf8", "input.invalid_unicode", "input.invalid_json"]
+    assert [d.metadata["source_row"] for d in docs] == list(range(7))
+    assert len({d.id for d in docs}) == 7
+
+
+def test_parquet_with_invalid_utf8_or_no_url_quarantines_only_that_row(tmp_path):
+    p = tmp_path / "x.parquet"
+    text = pa.array([b"ok text", b"bad \xff text", b"fine"], pa.binary()).view(pa.string())  # unvalidated bytes
+    pq.write_table(pa.table({"text": text, "id": ["1", "2", "3"],
+                             "url": ["https://a.example/1", "https://a.example/2", None]}), p)
+    docs = read_all(p)
+    assert reasons(docs) == [None, "input.invalid_utf8", "input.missing_url"]
+
+
+def test_truncated_parquet_fails_before_any_output(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    t = pa.table({"text": ["hello world"] * 100, "id": [str(i) for i in range(100)],
+                  "url": [f"https://a.example/{i}" for i in range(100)]})
+    pq.write_table(t, src / "good.parquet")
+    data = (src / "good.parquet").read_bytes()
+    (src / "broken.parquet").write_bytes(data[: len(data) // 2])
+    out = tmp_path / "out"
+    proc = run_cli("run", REPO / "pipelines" / "demo.yaml", "--input", src, "--out", out,
+                   "--robots-cache", REPO / "robots_cache" / "demo", "--no-progress", check=False)
+    assert proc.returncode != 0
+    assert "broken.parquet" in proc.stderr and "not a readable parquet" in proc.stderr
+    assert not (out / "manifests").exists() and not (out / "run.json").exists()
+
+
+def test_truncated_gzip_jsonl_is_quarantined_after_what_was_read(tmp_path):
+    body = b"".join(json.dumps({"text": f"doc {i} about lakes", "id": str(i), "url": f"https://a.example/{i}"}).encode() + b"\n"
+                    for i in range(2000))
+    data = gzip.compress(body)
+    p = tmp_path / "t.jsonl.gz"
+    p.write_bytes(data[: len(data) // 2])
+    docs = read_all(p)
+    assert reasons(docs)[-1] == "input.unreadable_rows" and 0 < len(docs) < 2001
+    assert all(r is None for r in reasons(docs)[:-1])
+
+
+def test_bad_input_end_to_end_keeps_accounting(tmp_path, corpora):
+    """A run over broken WARCs and bad jsonl finishes, and every record has its row."""
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("example-bad-non-chunked.warc.gz", "example-wrong-chunks.warc.gz", "post-test.warc.gz"):
+        shutil.copy(corpora / "crawl" / "warcio" / name, src / name)  # a temporary input folder, not the project
+    (src / "x.jsonl").write_bytes(b'{"text": "Hello there, a document.", "id": "1", "url": "https://a.example/1"}\n{oops\n')
+    out = tmp_path / "out"
+    run_cli("run", REPO / "pipelines" / "demo.yaml", "--input", src, "--out", out,
+            "--robots-cache", REPO / "robots_cache" / "demo", "--no-progress")
+    from curate.manifest import connect
+
+    rows = connect(out).execute("SELECT status, reason FROM manifest").fetchall()
+    assert ("quarantined", "input.invalid_json") in rows and ("quarantined", "input.warc_error") in rows
+    info = json.loads((out / "run.json").read_text())
+    assert info["totals"]["documents"] == len(rows)
