@@ -1,0 +1,67 @@
+"""`curate toxicity ...`: train a fastText classifier on labelled data, score texts."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import click
+
+
+@click.group("toxicity")
+def toxicity() -> None:
+    """Toxicity scoring: shipped lexicons, or a fastText classifier trained on your labelled data."""
+
+
+@toxicity.command("train")
+@click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Labelled CSV (header row).")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
+              help="Model file to write (fastText .bin); a <out>.json sidecar records the training.")
+@click.option("--text-column", default="text", show_default=True)
+@click.option("--label-column", "label_columns", multiple=True, default=("label",), show_default=True,
+              help="Repeatable. A row is toxic if any label column is > 0 (ToxicCommons rule); rows whose "
+                   "labels are all negative (e.g. Jigsaw's -1) are skipped as unlabelled.")
+@click.option("--epoch", default=5, show_default=True, type=int)
+@click.option("--lr", default=0.1, show_default=True, type=float)
+@click.option("--wordNgrams", "word_ngrams", default=2, show_default=True, type=int)
+@click.option("--dim", default=50, show_default=True, type=int)
+@click.option("--bucket", default=200_000, show_default=True, type=int,
+              help="Hash buckets for word n-grams (the model has (vocabulary + bucket) x dim floats).")
+@click.option("--minCount", "min_count", default=1, show_default=True, type=int)
+@click.option("--batch-size", default=8, show_default=True, type=int, help="1 = fastText's per-example SGD.")
+@click.option("--seed", default=0, show_default=True, type=int)
+def train(data_path: str, out_path: str, text_column: str, label_columns: tuple[str, ...], epoch: int,
+          lr: float, word_ngrams: int, dim: int, bucket: int, min_count: int, batch_size: int,
+          seed: int) -> None:
+    """Train a supervised fastText classifier (toxic vs clean) and save it as a fastText .bin."""
+    from .fasttext_model import TrainConfig, read_labelled_csv, save_fasttext_bin, train_classifier
+
+    config = TrainConfig(epoch=epoch, lr=lr, word_ngrams=word_ngrams, dim=dim, bucket=bucket,
+                         min_count=min_count, batch_size=batch_size, seed=seed)
+    try:
+        config.validate()
+        texts, labels, stats = read_labelled_csv(data_path, text_column, label_columns)
+        started = time.perf_counter()
+        model = train_classifier(texts, labels, config)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    model.stats["skipped_unlabelled"] = stats["skipped_unlabelled"]
+    model.stats["source"] = str(data_path)
+    digest = save_fasttext_bin(model, out_path)
+    click.echo(json.dumps({"model": out_path, "sha256": digest, "seconds": round(time.perf_counter() - started, 2),
+                           **model.stats}, sort_keys=True))
+
+
+@toxicity.command("score")
+@click.option("--language", "-l", required=True, help="Language code, e.g. en, de, zh.")
+@click.option("--model", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="fastText model from `curate toxicity train`; default: the shipped lexicons.")
+@click.argument("text", required=False)
+def score_cmd(language: str, model: str | None, text: str | None) -> None:
+    """Score TEXT (or stdin, one document) and print the score and its evidence as JSON."""
+    from . import Scorer
+
+    text = text if text is not None else sys.stdin.read()
+    value, detail = Scorer(model).score_document(text, language)
+    click.echo(json.dumps(detail, ensure_ascii=False, sort_keys=True))

@@ -1,0 +1,123 @@
+"""Per-language toxicity thresholds (drop the top p% per language) and a deterministic calibration sampler.
+
+Drop rule: a document is dropped when `score > threshold`. For n sample scores of a language,
+`n_drop = floor(top_p * n)` and the threshold is the largest score that is kept, i.e. the
+(n - n_drop)-th smallest. With distinct scores exactly `n_drop` documents are dropped. Ties at the
+boundary are all kept (we never drop more than p%): with scores [.1, .5, .5, .5] and p = 0.5 the
+threshold is 0.5 and nothing is dropped. Languages with fewer than `min_docs` sample scores use the
+threshold of all scores pooled, and the table records that.
+
+Sampling: a document is in the calibration sample when sha256(seed + doc_id) maps below `fraction`, so
+the decision depends on the document alone, never on input order or task partitioning.
+"""
+from __future__ import annotations
+
+import hashlib
+import heapq
+import math
+from typing import Iterable, Mapping, Sequence
+
+DEFAULT_SEED = "curate-toxicity-calibration"
+POOLED = "*"
+
+
+def _validated(scores: Iterable[float], language: str) -> list[float]:
+    out = []
+    for s in scores:
+        s = float(s)
+        if not math.isfinite(s):
+            raise ValueError(f"non-finite toxicity score {s!r} for language {language!r}")
+        out.append(s)
+    return out
+
+
+def quantile_threshold(scores: Sequence[float], top_p: float) -> float:
+    """Largest kept score so that floor(top_p * n) documents have `score > threshold` (ties kept)."""
+    if not scores:
+        raise ValueError("cannot compute a threshold from no scores")
+    ordered = sorted(scores)
+    n_drop = math.floor(top_p * len(ordered) + 1e-9)
+    return ordered[len(ordered) - n_drop - 1] if n_drop < len(ordered) else -math.inf
+
+
+def is_dropped(score: float, threshold: float) -> bool:
+    """The drop rule that `estimate_thresholds` calibrates for."""
+    return score > threshold
+
+
+class ThresholdTable(dict):
+    """dict language -> threshold, plus how each was obtained (JSON-ready via `to_json`)."""
+
+    def __init__(self, top_p: float, min_docs: int, pooled: float):
+        super().__init__()
+        self.top_p = top_p
+        self.min_docs = min_docs
+        self.pooled = pooled
+        self.source: dict[str, str] = {}  # language -> "own" | "pooled"
+        self.counts: dict[str, int] = {}
+
+    def threshold_for(self, language: str) -> float:
+        """Threshold for a language; languages never seen in calibration get the pooled one."""
+        return self.get(language, self.pooled)
+
+    def to_json(self) -> dict:
+        return {"top_p": self.top_p, "min_docs": self.min_docs, "pooled": self.pooled,
+                "thresholds": dict(sorted(self.items())), "source": dict(sorted(self.source.items())),
+                "counts": dict(sorted(self.counts.items()))}
+
+
+def estimate_thresholds(scores_by_language: Mapping[str, Iterable[float]], top_p: float = 0.05,
+                        min_docs: int = 200) -> ThresholdTable:
+    """Per-language thresholds that drop the top `top_p` of each language's sample.
+
+    `min_docs` (default 200, i.e. 10 documents above a 5% cut) is the smallest sample trusted for a
+    language of its own; smaller samples fall back to the pooled threshold (`table.source[lang] == "pooled"`).
+    """
+    if not 0 <= top_p < 1:
+        raise ValueError(f"top_p must be in [0, 1), got {top_p}")
+    if min_docs < 1:
+        raise ValueError(f"min_docs must be >= 1, got {min_docs}")
+    per_lang = {lang: _validated(s, lang) for lang, s in scores_by_language.items()}
+    pooled_scores = [s for scores in per_lang.values() for s in scores]
+    if not pooled_scores:
+        raise ValueError("no scores given: cannot estimate thresholds")
+    table = ThresholdTable(top_p=top_p, min_docs=min_docs, pooled=quantile_threshold(pooled_scores, top_p))
+    for lang, scores in sorted(per_lang.items()):
+        table.counts[lang] = len(scores)
+        if len(scores) >= min_docs:
+            table[lang] = quantile_threshold(scores, top_p)
+            table.source[lang] = "own"
+        else:
+            table[lang] = table.pooled
+            table.source[lang] = "pooled"
+    table.counts[POOLED] = len(pooled_scores)
+    return table
+
+
+def calibration_key(doc_id: str, seed: str = DEFAULT_SEED) -> float:
+    """Uniform value in [0, 1) fixed by (seed, doc_id)."""
+    if not isinstance(doc_id, str) or not doc_id:
+        raise ValueError(f"doc_id must be a non-empty string, got {doc_id!r}")
+    digest = hashlib.sha256(f"{seed}\0{doc_id}".encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def in_calibration_sample(doc_id: str, fraction: float, seed: str = DEFAULT_SEED) -> bool:
+    """Whether a document belongs to the calibration sample (per document, so any task can decide)."""
+    return calibration_key(doc_id, seed) < fraction
+
+
+def sample_for_calibration(doc_ids: Iterable[str], fraction: float, max_docs: int | None = None,
+                           seed: str = DEFAULT_SEED) -> list[str]:
+    """Doc ids in the sample, sorted by key; with `max_docs`, the `max_docs` smallest keys.
+
+    Because the key depends only on the id, merging per-task samples and re-applying `max_docs` gives the
+    same result as sampling everything at once. Duplicate ids are counted once.
+    """
+    if not 0 <= fraction <= 1:
+        raise ValueError(f"fraction must be in [0, 1], got {fraction}")
+    if max_docs is not None and max_docs < 0:
+        raise ValueError(f"max_docs must be >= 0, got {max_docs}")
+    keyed = {(calibration_key(d, seed), d) for d in doc_ids if in_calibration_sample(d, fraction, seed)}
+    chosen = heapq.nsmallest(max_docs, keyed) if max_docs is not None else sorted(keyed)
+    return [d for _, d in chosen]
