@@ -164,6 +164,7 @@ def _attach(module: str, attr: str) -> None:
 
 
 _attach("curate.robots.cli", "robots")
+import curate.robots.rank  # noqa: E402,F401  (adds `robots rank` to the group)
 _attach("curate.toxicity.cli", "toxicity")
 _attach("curate.train.cli", "train")
 

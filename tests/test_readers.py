@@ -148,3 +148,16 @@ def test_bad_input_end_to_end_keeps_accounting(tmp_path, corpora):
     assert ("quarantined", "input.invalid_json") in rows and ("quarantined", "input.warc_error") in rows
     info = json.loads((out / "run.json").read_text())
     assert info["totals"]["documents"] == len(rows)
+
+
+def test_robots_rank_orders_hosts_by_volume_per_language_group(tmp_path):
+    rows = [{"text": "The weather is fine today and we walk by the river. " * n, "id": f"e{n}",
+             "url": f"https://en{n}.example/a"} for n in (1, 5, 3)]
+    rows += [{"text": "Das Wetter ist heute schön und wir gehen am Fluss spazieren. " * n, "id": f"d{n}",
+              "url": f"http://de{n}.example/a"} for n in (2, 7)]
+    p = tmp_path / "in.jsonl"
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "hosts.txt"
+    run_cli("robots", "rank", "--input", p, "--top-en", "2", "--top-other", "1", "--out", out)
+    assert out.read_text().splitlines() == ["https://en5.example", "https://en3.example", "http://de7.example"]
+    assert (tmp_path / "hosts.txt.csv").read_text().splitlines()[0] == "host,group,chars,documents"
