@@ -1,0 +1,191 @@
+"""Benchmark: robots.txt opt-out decisions for the Apertus agent list, curate.robots vs protego.
+
+Over the real robots.txt files in ../shared/corpora/robots/real/*.txt, with a URL set per host (paths sampled
+from the file's own rules plus generic paths), it times, in the same run:
+  ours     RobotsTxt.parse(body) once per file, then blocking_evidence(agents, url) per URL (evidence kept)
+  protego  Protego.parse(text) once per file, then can_fetch(url, agent) for every agent, per URL
+with parse time included and excluded, and prints a markdown table of medians over repeats plus the speed
+ratio. It also counts (host, URL, agent) decisions where protego and curate.robots disagree (informative:
+protego deviates from RFC 9309 / Google's parser in known ways).
+
+    .venv/bin/python bench/bench_robots.py            # all files, 3 repeats
+    .venv/bin/python bench/bench_robots.py --quick    # 300 files, fewer URLs, 3 repeats
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from protego import Protego
+
+from curate.robots import RobotsTxt, load_agents
+
+REPO = Path(__file__).resolve().parents[1]
+REAL = Path(os.environ.get("CURATE_SHARED", REPO.parent / "shared")) / "corpora" / "robots" / "real"
+
+GENERIC_PATHS = [
+    "/", "/index.html", "/about", "/blog/2021/05/some-post-title", "/search?q=robots&page=2",
+    "/wp-admin/admin-ajax.php", "/private/data.json", "/images/photo.jpg", "/cgi-bin/test.cgi",
+    "/news/article-12345.html", "/user/profile?id=42", "/api/v1/items", "/tag/ai", "/de/produkte/",
+]
+SEGMENTS = ["a", "x1", "page", "2024", "item-7", "foo.html", "bar?x=1", "q", "index.php"]
+
+
+def rule_paths(text: str) -> list[str]:
+    """Paths derived from the file's Allow/Disallow patterns (wildcards filled in, anchors dropped)."""
+    paths = []
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if not sep or key.strip().lower() not in ("allow", "disallow"):
+            continue
+        value = value.split("#", 1)[0].strip()
+        if value.startswith("/"):
+            paths.append(value)
+    return paths
+
+
+def make_urls(host: str, text: str, n: int, rng: random.Random) -> list[str]:
+    """About half the URLs derived from the file's rules, the rest generic paths with random tails."""
+    patterns = rule_paths(text)
+    urls = []
+    for i in range(n):
+        if patterns and i % 2 == 0:
+            path = rng.choice(patterns).rstrip("$").replace("*", rng.choice(SEGMENTS))
+            if rng.random() < 0.5:
+                path += rng.choice(SEGMENTS)
+        else:
+            path = rng.choice(GENERIC_PATHS)
+            if rng.random() < 0.3:
+                path = path.rstrip("/") + "/" + rng.choice(SEGMENTS)
+        urls.append(f"https://{host}{path}")
+    return urls
+
+
+def load_corpus(limit: int | None, urls_per_host: int, seed: int) -> list[tuple[bytes, str, list[str]]]:
+    rng = random.Random(seed)
+    files = sorted(REAL.glob("*.txt"))
+    if limit:
+        files = rng.sample(files, min(limit, len(files)))
+    corpus = []
+    for path in files:
+        body = path.read_bytes()
+        text = body.decode("utf-8", "replace")
+        host = path.stem.split("~", 1)[0]
+        corpus.append((body, text, make_urls(host, text, urls_per_host, rng)))
+    return corpus
+
+
+def run_ours(corpus, agents) -> tuple[float, float, list]:
+    parse_s = decide_s = 0.0
+    results = []
+    clock = time.perf_counter
+    for body, _text, urls in corpus:
+        t0 = clock()
+        robots = RobotsTxt.parse(body)
+        t1 = clock()
+        out = [robots.blocking_evidence(agents, url) for url in urls]
+        t2 = clock()
+        parse_s += t1 - t0
+        decide_s += t2 - t1
+        results.append(out)
+    return parse_s, decide_s, results
+
+
+def run_protego(corpus, agents) -> tuple[float, float, list]:
+    parse_s = decide_s = 0.0
+    results = []
+    clock = time.perf_counter
+    for _body, text, urls in corpus:
+        t0 = clock()
+        robots = Protego.parse(text)
+        t1 = clock()
+        out = [[robots.can_fetch(url, agent) for agent in agents] for url in urls]
+        t2 = clock()
+        parse_s += t1 - t0
+        decide_s += t2 - t1
+        results.append(out)
+    return parse_s, decide_s, results
+
+
+def disagreements(corpus, agents, ours, theirs) -> tuple[Counter, int, int]:
+    per_agent: Counter = Counter()
+    hosts = 0
+    total = 0
+    for (_b, _t, urls), our_file, their_file in zip(corpus, ours, theirs):
+        host_diff = False
+        for evidence, fetchable in zip(our_file, their_file):
+            blocked = {d.agent for d in evidence}
+            for agent, protego_ok in zip(agents, fetchable):
+                total += 1
+                if (agent not in blocked) != protego_ok:
+                    per_agent[agent] += 1
+                    host_diff = True
+        hosts += host_diff
+    return per_agent, hosts, total
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="300 files, 10 URLs per host")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--urls", type=int, default=None, help="URLs per host (default 30, quick 10)")
+    parser.add_argument("--files", type=int, default=None, help="number of files (default all, quick 300)")
+    parser.add_argument("--seed", type=int, default=1234)
+    args = parser.parse_args(argv)
+    if not REAL.is_dir():
+        print(f"real robots.txt files not found at {REAL} (set CURATE_SHARED)", file=sys.stderr)
+        return 2
+    files = args.files or (300 if args.quick else None)
+    urls_per_host = args.urls or (10 if args.quick else 30)
+    agents = tuple(load_agents("apertus"))  # a tuple lets RobotsTxt reuse its resolved plan by identity
+    corpus = load_corpus(files, urls_per_host, args.seed)
+    n_urls = sum(len(u) for _b, _t, u in corpus)
+    n_decisions = n_urls * len(agents)
+
+    rates: dict[str, list[float]] = {k: [] for k in ("ours_all", "ours_dec", "prot_all", "prot_dec")}
+    ours = theirs = None
+    for _ in range(args.repeats):
+        # Alternate order inside each repeat so neither side always runs on a warmer machine.
+        p_parse, p_dec, theirs = run_protego(corpus, agents)
+        o_parse, o_dec, ours = run_ours(corpus, agents)
+        rates["ours_all"].append(n_decisions / (o_parse + o_dec))
+        rates["ours_dec"].append(n_decisions / o_dec)
+        rates["prot_all"].append(n_decisions / (p_parse + p_dec))
+        rates["prot_dec"].append(n_decisions / p_dec)
+    med = {k: statistics.median(v) for k, v in rates.items()}
+
+    print(f"## robots.txt opt-out decisions: curate.robots vs protego")
+    print()
+    print(f"{len(corpus)} real robots.txt files, {n_urls} URLs, {len(agents)} agents (Apertus list) = "
+          f"{n_decisions} decisions per repeat; median of {args.repeats} repeats; Python {sys.version.split()[0]}")
+    print()
+    print("| measure | curate.robots (decisions/s) | protego (decisions/s) | ratio |")
+    print("|---|---:|---:|---:|")
+    for label, ours_key, prot_key in (
+        ("parse included", "ours_all", "prot_all"),
+        ("parse excluded", "ours_dec", "prot_dec"),
+    ):
+        ratio = med[ours_key] / med[prot_key]
+        print(f"| {label} | {med[ours_key]:,.0f} | {med[prot_key]:,.0f} | {ratio:.1f}x |")
+    print()
+    per_agent, hosts, total = disagreements(corpus, agents, ours, theirs)
+    n_diff = sum(per_agent.values())
+    print(f"Disagreements (protego vs curate.robots): {n_diff} of {total} decisions "
+          f"({100 * n_diff / total:.2f}%), on {hosts} of {len(corpus)} hosts")
+    if per_agent:
+        print()
+        print("| agent | disagreements |")
+        print("|---|---:|")
+        for agent, count in per_agent.most_common():
+            print(f"| {agent} | {count} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
