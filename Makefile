@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_OUT ?= manifests/demo
+DEMO_ARGS ?=
 
 .PHONY: install demo test bench slurm-up slurm-down clean
 
@@ -16,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: install
-	$(BIN)/curate demo --out $(DEMO_OUT)
+	$(BIN)/curate demo --out $(DEMO_OUT) $(DEMO_ARGS)
 
 test: install
 	$(BIN)/python -m pytest -q

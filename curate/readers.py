@@ -154,6 +154,11 @@ def preflight(files: list[InputFile]) -> None:
     for f in files:
         if not os.access(f.path, os.R_OK):
             raise InputError(f"{f.path}: not readable")
+        if f.path.endswith(".zst"):
+            try:
+                import zstandard  # noqa: F401
+            except ImportError as e:
+                raise InputError(f"{f.path}: zstd input needs the zstandard package (pip install zstandard)") from e
         if f.format == "parquet":
             try:
                 pq.ParquetFile(f.path)

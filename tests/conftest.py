@@ -38,8 +38,14 @@ def run_cli(*args, check: bool = True, cwd=None, env=None):
 
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory) -> Path:
-    """`curate demo` once per test session (2 tasks on 2 workers); returns the run directory."""
+    """The README's `make demo` once per test session (2 tasks on 2 workers); returns the run directory.
+    In CI (a fresh clone) this is the real first `make demo`, install step included."""
+    import subprocess
+
     out = tmp_path_factory.mktemp("demo") / "run"
-    proc = run_cli("demo", "--out", out, "--tasks", "2", "--workers", "2", "--no-progress")
+    proc = subprocess.run(["make", "-C", str(REPO), "demo", f"DEMO_OUT={out}",
+                           "DEMO_ARGS=--tasks 2 --workers 2 --no-progress"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise AssertionError(f"make demo failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     (out / "demo.stdout.txt").write_text(proc.stdout)
     return out

@@ -134,3 +134,39 @@ def test_query_runs_sql_over_the_manifest(demo_run):
     assert sum(int(line.split(",")[1]) for line in out[1:]) == 6000
     bad = run_cli("query", "SELECT nope FROM manifest", "--manifests", demo_run, check=False)
     assert bad.returncode != 0 and "query failed" in bad.stderr
+
+
+def test_bundled_robots_snapshot_is_what_the_generator_makes():
+    from curate.robots.cache import RobotsCache
+    from curate.sample import robots_snapshots
+
+    bundled = sorted((s.to_row() for s in RobotsCache(REPO / "robots_cache" / "demo").load()),
+                     key=lambda r: (r["host"], r["scheme"], r["fetched_at"]))
+    fresh = sorted((s.to_row() for s in robots_snapshots()), key=lambda r: (r["host"], r["scheme"], r["fetched_at"]))
+    assert bundled == fresh
+    statuses = {r["status"] for r in bundled} | {r["error"] for r in bundled}
+    assert {200, 404, 503, "connection_refused"} <= statuses
+    hosts = {r["host"] for r in bundled}
+    assert len(hosts) >= 40
+
+
+def test_demo_sample_is_synthetic_and_covers_what_it_promises(demo_run):
+    con = _manifest(demo_run)
+    hosts, dumps = con.execute("SELECT count(DISTINCT host), count(DISTINCT dump) FROM manifest").fetchone()
+    assert hosts >= 40 and dumps == 12
+    assert all(h.endswith(".example") for (h,) in con.execute("SELECT DISTINCT host FROM manifest").fetchall())
+    years = {d[:4] for (d,) in con.execute("SELECT DISTINCT date FROM manifest").fetchall()}
+    assert {str(y) for y in range(2013, 2025)} <= years
+    truth = [json.loads(line) for line in (demo_run / "input.truth.jsonl").read_text().splitlines()]
+    planted = {p for t in truth for p in t["planted"]}
+    assert {"email", "ipv4", "ipv6", "iban", "phone", "card", "toxic", "CC-BY-NC-SA-4.0", "CC-BY-ND-4.0",
+            "code:MIT", "code:GPL-3.0-or-later"} <= planted
+    # every planted NC/ND notice that got past the opt-out is dropped by the license stage
+    by_id = {t["id"]: t["planted"] for t in truth}
+    rows = con.execute("SELECT doc_id, stage, reason FROM manifest WHERE status <> 'quarantined'").fetchall()
+    for doc_id, stage, reason in rows:
+        p = by_id[doc_id]
+        if ("CC-BY-NC-SA-4.0" in p or "CC-BY-ND-4.0" in p) and stage not in ("optout", "toxicity"):
+            assert stage == "license" and reason in ("license.non_commercial", "license.no_derivatives"), (doc_id, p)
+        if "code:GPL-3.0-or-later" in p and stage not in ("optout", "toxicity"):
+            assert reason == "license.not_permissive", (doc_id, p)
