@@ -19,7 +19,8 @@ from datatrove.pipeline.base import PipelineStep
 
 from curate.blocks.base import FILE_END, is_live
 
-SCHEMA = pa.schema([("doc_id", pa.string()), ("language", pa.string()), ("score", pa.float64())])
+SCHEMA = pa.schema([("doc_id", pa.string()), ("language", pa.string()), ("score", pa.float64()),
+                    ("detail", pa.string())])
 
 
 def in_sample(doc_id: str, fraction: float) -> bool:
@@ -57,8 +58,9 @@ class CalibrationSampler(PipelineStep):
             if is_live(doc) and in_sample(doc.id, self.fraction):
                 scorer = scorer or Scorer(self.model)
                 lang = doc.metadata.get("language") or "en"
-                score, _ = scorer.score_document(doc.text, lang, chunk_chars=self.chunk_chars)
-                rows.append({"doc_id": doc.id, "language": lang, "score": float(score)})
+                score, detail = scorer.score_document(doc.text, lang, chunk_chars=self.chunk_chars)
+                rows.append({"doc_id": doc.id, "language": lang, "score": float(score),
+                             "detail": json.dumps(detail, sort_keys=True)})
         if False:
             yield
 
@@ -68,7 +70,7 @@ def thresholds_from_scores(out_dir: str, top_p: float, sample_max: int) -> dict:
     from curate.toxicity.thresholds import estimate_thresholds
 
     folder = Path(out_dir) / "calibration" / "scores"
-    tables = [pq.read_table(p) for p in sorted(folder.glob("*.parquet"))]
+    tables = [pq.read_table(p, columns=["doc_id", "language", "score"]) for p in sorted(folder.glob("*.parquet"))]
     rows = pa.concat_tables(tables).to_pylist() if tables else []
     rows.sort(key=lambda r: hashlib.sha256(r["doc_id"].encode()).hexdigest())
     by_lang: dict[str, list[float]] = {}
@@ -79,3 +81,13 @@ def thresholds_from_scores(out_dir: str, top_p: float, sample_max: int) -> dict:
     thresholds = estimate_thresholds(by_lang, top_p=top_p)
     return {"top_p": top_p, "thresholds": thresholds,
             "sample_sizes": {k: len(v) for k, v in sorted(by_lang.items())}}
+
+
+def load_scores(out_dir: str, stem: str) -> dict[str, tuple[float, dict]]:
+    """The calibration scores of one input file (doc_id -> (score, detail)), so the main pass does not
+    score the sampled documents a second time."""
+    path = Path(out_dir) / "calibration" / "scores" / f"{stem}.parquet"
+    if not path.exists():
+        return {}
+    t = pq.read_table(path).to_pydict()
+    return {d: (s, json.loads(x)) for d, s, x in zip(t["doc_id"], t["score"], t["detail"])}

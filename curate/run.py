@@ -34,7 +34,7 @@ class RunOptions:
     slurm: dict = field(default_factory=dict)
 
 
-def make_blocks(pipe: Pipeline, thresholds: dict | None = None) -> list:
+def make_blocks(pipe: Pipeline, thresholds: dict | None = None, run_dir: str | None = None) -> list:
     from curate.blocks.language import Language
     from curate.blocks.license import License
     from curate.blocks.optout import Optout
@@ -52,7 +52,8 @@ def make_blocks(pipe: Pipeline, thresholds: dict | None = None) -> list:
             cal = thresholds or {}
             steps.append(Toxicity(thresholds=cal.get("thresholds"), threshold=cfg["threshold"], top_p=cfg["top_p"],
                                   model=cfg["model"], chunk_chars=cfg["chunk_chars"],
-                                  calibration={k: cal[k] for k in ("sample_sizes",) if k in cal}))
+                                  calibration={k: cal[k] for k in ("sample_sizes",) if k in cal},
+                                  scores_dir=run_dir if cal else None))
         elif name == "license":
             steps.append(License(**cfg))
         elif name == "pii":
@@ -142,7 +143,7 @@ def run(pipe_path: str, input_spec, out: str, robots_cache: str | None = None, o
 
     # 2. the main pass
     steps = [InputReader(files, options, done_dir=str(out_dir / DONE_DIR), run_id=run_id),
-             *make_blocks(pipe, thresholds),
+             *make_blocks(pipe, thresholds, str(out_dir)),
              ShardManifestWriter(str(out_dir), run_id, progress=opts.progress)]
     _executor(steps, out_dir, "curate", opts).run()
 

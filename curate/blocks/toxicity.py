@@ -14,7 +14,7 @@ class Toxicity(CurateBlock):
 
     def __init__(self, thresholds: dict[str, float] | None = None, threshold: float | None = None,
                  top_p: float | None = 0.05, model: str | None = None, chunk_chars: int = 2000,
-                 calibration: dict | None = None):
+                 calibration: dict | None = None, scores_dir: str | None = None):
         super().__init__()
         if thresholds is None and threshold is None:
             raise ValueError("toxicity needs per-language thresholds (from calibration) or an absolute threshold")
@@ -24,6 +24,8 @@ class Toxicity(CurateBlock):
         self.model = model
         self.chunk_chars = chunk_chars
         self.calibration = calibration or {}
+        self.scores_dir = scores_dir  # run directory whose calibration scores can be reused
+        self._stem, self._known = None, {}
 
     def setup(self) -> None:
         from curate.toxicity import Scorer
@@ -39,7 +41,15 @@ class Toxicity(CurateBlock):
 
     def process(self, doc) -> None:
         lang = doc.metadata.get("language") or "en"
-        score, detail = self.scorer.score_document(doc.text, lang, chunk_chars=self.chunk_chars)
+        stem = doc.metadata.get("_stem")
+        if self.scores_dir and stem != self._stem:
+            from curate.calibrate import load_scores
+
+            self._stem, self._known = stem, load_scores(self.scores_dir, stem)
+        if doc.id in self._known:  # scored during calibration: same text, same scorer
+            score, detail = self._known[doc.id]
+        else:
+            score, detail = self.scorer.score_document(doc.text, lang, chunk_chars=self.chunk_chars)
         thr, how = self.threshold_for(lang)
         ev = {"score": round(float(score), 6), "threshold": thr, "rule": how, "language": lang, **detail}
         if self.calibration:
