@@ -144,6 +144,9 @@ def _section(where: str, raw: Any, specs: dict[str, Spec], base: Path) -> dict:
 
 
 def _validate_values(where: str, name: str, cfg: dict) -> None:
+    for key, (typ, _, _) in BLOCKS[name].items():
+        if typ == "path" and key != "cache" and cfg.get(key) and not os.path.exists(cfg[key]):
+            raise ConfigError(f"{where}: key '{key}': {cfg[key]} does not exist")
     if name == "toxicity":
         if not 0.0 <= cfg["top_p"] < 1.0:
             raise ConfigError(f"{where}: key 'top_p' must be in [0, 1), got {cfg['top_p']}")
