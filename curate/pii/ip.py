@@ -1,0 +1,84 @@
+"""IPv4 and IPv6 addresses (with optional CIDR prefix and IPv6 zone id), validated by ``ipaddress``.
+
+Policy beyond Presidio's IpRecognizer:
+- a dotted quad glued to a word or to another dotted number is not an address: ``v1.2.3.4`` (a version
+  string, Apertus' regex flags it) and ``1.3.6.1.4.1`` (an OID) are left alone;
+- the bare unspecified address ``::`` is never reported: in web text it is far more often C++/Haskell
+  syntax (``std::``, ``x :: Int``) than an address, and it identifies nobody.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_IPV4_BODY = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
+# Not preceded by a word char or a dot; not followed by a word char or ".<digit>" (a longer dotted run).
+_IPV4 = re.compile(
+    rf"(?<![\w.])({_IPV4_BODY})(?:/(3[0-2]|[12]?\d)(?!\d))?(?![\w]|\.\d)"
+)
+_HEX = r"[0-9A-Fa-f]"
+# Loose IPv6 candidate (ipaddress decides): 2-7 "group:" runs, a last group or an embedded IPv4,
+# optional %zone and /prefix. Not glued to a word, a colon or a dot on the left.
+_IPV6 = re.compile(
+    rf"(?<![\w:.])((?:{_HEX}{{0,4}}:){{2,7}}(?:\d{{1,3}}(?:\.\d{{1,3}}){{3}}|{_HEX}{{1,4}})?)"
+    r"(%[0-9A-Za-z]+)?(/\d{1,3})?"
+)
+_IPV6_BAD_NEXT = re.compile(r"[\w:]|\.\d")
+
+
+def _is_public(address: str) -> bool:
+    """True for globally routable addresses; an IPv4-mapped IPv6 address is judged by its IPv4 part."""
+    ip = ipaddress.ip_interface(address).ip
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global
+
+
+# Cheap scan (it starts with a plain digit class, which the regex engine skips to quickly); the strict
+# pattern then runs only where a dotted quad starts. An address starting inside a rejected candidate
+# would follow a digit or a dot, which the strict pattern rejects anyway.
+_IPV4_CANDIDATE = re.compile(r"\d\d{0,2}\.\d{1,3}\.\d{1,3}\.\d")
+
+
+def find_ipv4(text: str) -> list[tuple[int, int]]:
+    """Return (start, end) of dotted-quad IPv4 addresses, CIDR suffix included when valid."""
+    spans = []
+    for candidate in _IPV4_CANDIDATE.finditer(text):
+        m = _IPV4.match(text, candidate.start())
+        if m:
+            spans.append(m.span())
+    return spans
+
+
+def find_ipv6(text: str) -> list[tuple[int, int]]:
+    """Return (start, end) of IPv6 addresses, zone id and CIDR suffix included when valid."""
+    spans = []
+    for m in _IPV6.finditer(text):
+        address, zone, prefix = m.group(1), m.group(2) or "", m.group(3) or ""
+        if address == "::" or "::" not in address and address.count(":") < 7 and "." not in address:
+            continue  # bare "::" (policy) or too few groups to be uncompressed IPv6
+        # Largest valid span first: with prefix, then without it (an invalid /9999 is not part of it).
+        for candidate in (address + zone + prefix, address + zone):
+            end = m.start() + len(candidate)
+            if end < len(text) and _IPV6_BAD_NEXT.match(text, end):
+                continue
+            try:
+                ipaddress.ip_interface(candidate)
+            except ValueError:
+                continue
+            spans.append((m.start(), end))
+            break
+    return spans
+
+
+def find_ips(text: str, public_only: bool = False) -> list[tuple[int, int]]:
+    """Return (start, end) of IPv4 and IPv6 addresses; ``public_only`` keeps globally routable ones."""
+    spans: list[tuple[int, int]] = []
+    if "." in text:
+        spans += find_ipv4(text)
+    if "::" in text or text.count(":") >= 6:  # uncompressed: 7 colons, or 6 before an embedded IPv4
+        spans += find_ipv6(text)
+    if public_only:
+        spans = [(s, e) for s, e in spans if _is_public(text[s:e])]
+    return spans

@@ -1,0 +1,244 @@
+"""Phone numbers via ``phonenumbers``, run only on windows around digit runs that could be one.
+
+``phonenumbers.PhoneNumberMatcher`` is accurate but slow (a large regex plus parsing, once per region);
+Presidio runs it over the whole text for each of 8 regions. We first find runs of at least 7 digits
+joined by the separators phone numbers use, and hand the matcher only those runs plus a little context
+(it looks at the characters around a candidate to reject numbers glued to letters).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+
+import phonenumbers
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
+from phonenumbers.phonenumberutil import (
+    _choose_formatting_pattern_for_number,
+    _formatting_rule_has_first_group_only,
+)
+
+#: Regions tried for a document in a given language, most likely first. National-format numbers are
+#: only recognised for these; numbers written with "+<country code>" are found whatever the region.
+LANGUAGE_REGIONS: dict[str, tuple[str, ...]] = {
+    "en": ("US", "GB", "AU", "IN", "IE"),
+    "de": ("DE", "AT", "CH"),
+    "fr": ("FR", "BE", "CH", "CA"),
+    "it": ("IT", "CH"),
+    "rm": ("CH",),
+    "es": ("ES", "MX", "AR", "CO"),
+    "pt": ("PT", "BR"),
+    "nl": ("NL", "BE"),
+    "pl": ("PL",), "cs": ("CZ",), "sk": ("SK",), "sl": ("SI",), "hr": ("HR",), "sr": ("RS",),
+    "hu": ("HU",), "ro": ("RO",), "bg": ("BG",), "el": ("GR", "CY"), "da": ("DK",), "sv": ("SE", "FI"),
+    "nb": ("NO",), "no": ("NO",), "nn": ("NO",), "fi": ("FI",), "et": ("EE",), "lv": ("LV",),
+    "lt": ("LT",), "ga": ("IE",), "mt": ("MT",), "lb": ("LU",), "is": ("IS",), "ca": ("ES", "AD"),
+    "tr": ("TR",), "ru": ("RU",), "uk": ("UA",), "he": ("IL",), "ar": ("SA", "EG", "AE", "MA"),
+    "ja": ("JP",), "zh": ("CN", "TW", "HK"), "ko": ("KR",), "hi": ("IN",), "id": ("ID",), "vi": ("VN",),
+    "th": ("TH",),
+}
+#: Used for a language we have no mapping for: numbers in international format only.
+INTERNATIONAL_ONLY = ("ZZ",)
+
+# >= 7 digits; between two digits at most 3 characters of phone punctuation (no newlines).
+_RUN = re.compile(r"[+(]?\d(?:[ \t\u00a0\u202f().\-/]{0,3}\d){6,}")
+_BEFORE, _AFTER = 3, 12  # context handed to the matcher around each run
+_DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+_JOINERS = "-./:"
+
+
+def _glued(text: str, start: int, end: int) -> bool:
+    """True when a match is one piece of a longer code: a dotted quad (an IP-like run), or joined by
+    ``-./:`` to a further letter/digit after it (``01-23-45-67-89-AB`` is a MAC address) or to a digit
+    before it."""
+    if _DOTTED_QUAD.fullmatch(text, start, end):
+        return True
+    if end + 1 < len(text) and text[end] in _JOINERS and text[end + 1].isalnum():
+        return True
+    return start >= 2 and text[start - 1] in _JOINERS and text[start - 2].isdigit()
+
+
+def regions_for(language: str, region: str | Iterable[str] | None = None) -> tuple[str, ...]:
+    """Regions to try: the explicit ``region`` (one code or several), else the language's list.
+
+    A language tag with a region (``de-CH``, ``fr_BE``) puts that region first.
+    Raises ValueError for a region phonenumbers does not know.
+    """
+    if region is not None and not isinstance(region, str):
+        region = tuple(region)
+    return _regions_for(language, region)
+
+
+@lru_cache(maxsize=1024)
+def _regions_for(language: str, region: str | tuple[str, ...] | None) -> tuple[str, ...]:
+    if region is not None:
+        wanted = (region,) if isinstance(region, str) else region
+    else:
+        base, _, sub = language.replace("_", "-").partition("-")
+        wanted = LANGUAGE_REGIONS.get(base.lower(), INTERNATIONAL_ONLY)
+        if len(sub) == 2:
+            wanted = (sub.upper(),) + tuple(r for r in wanted if r != sub.upper())
+    out = []
+    for code in wanted:
+        code = code.upper()
+        if code == "UK":
+            code = "GB"  # common alias, as Presidio's old default list used
+        if code != "ZZ" and code not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown phone region {code!r} (expected an ISO 3166 alpha-2 code)")
+        out.append(code)
+    if not out:
+        raise ValueError("region must name at least one region")
+    return tuple(dict.fromkeys(out))
+
+
+# Runs that are certainly not phone numbers: dates (12.03.2021, 2021-03-12) and amounts with
+# thousands separators (1.250.000, 1 250 000); checked before any phonenumbers work.
+_NOT_PHONE = re.compile(
+    r"(?:\d{1,2}([./-])\d{1,2}\1(?:19|20)\d\d|(?:19|20)\d\d([./-])\d{1,2}\2\d{1,2}"
+    r"|[1-9]\d{0,2}([.,' \u00a0\u202f])\d{3}(?:\3\d{3})+"
+    r"|97[89]-\d{1,5}-\d{1,7}-\d{1,7}-\d)"  # ISBN-13
+)
+_MAX_GROUPS = 12
+_NUMBER_TYPES = ("fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost", "personal_number",
+                 "voip", "pager", "uan", "voicemail")
+
+
+@lru_cache(maxsize=None)
+def _region_rules(region: str) -> tuple[re.Pattern[str], re.Pattern[str] | None, re.Pattern[str] | None]:
+    """(valid national number pattern, national-prefix-for-parsing, international dialling prefix).
+
+    A valid number matches one of the region's number-type patterns (what is_valid_number checks)."""
+    meta = PhoneMetadata.metadata_for_region(region)
+    types = [getattr(meta, name) for name in _NUMBER_TYPES]
+    patterns = [d.national_number_pattern for d in types if d is not None and d.national_number_pattern]
+    general = re.compile("|".join(f"(?:{p})" for p in patterns) or meta.general_desc.national_number_pattern)
+    npfp = meta.national_prefix_for_parsing or meta.national_prefix
+    idd = meta.international_prefix
+    return general, re.compile(npfp) if npfp else None, re.compile(idd) if idd else None
+
+
+def _prefix_required(region: str, nsn: str) -> bool:
+    """Whether a national-format number must carry the national prefix (phonenumbers rejects it from
+    Leniency.VALID up otherwise): same rule as its ``_is_national_prefix_present_if_required``."""
+    meta = PhoneMetadata.metadata_for_region(region)
+    rule = _choose_formatting_pattern_for_number(meta.number_format, nsn)
+    np_rule = rule.national_prefix_formatting_rule if rule else None
+    return bool(np_rule) and not rule.national_prefix_optional_when_formatting \
+        and not _formatting_rule_has_first_group_only(np_rule)
+
+
+@lru_cache(maxsize=None)
+def _national_lengths(region: str) -> frozenset[int]:
+    """Digit counts a national-format number of ``region`` can have, with or without its prefix."""
+    meta = PhoneMetadata.metadata_for_region(region)
+    lengths = set(meta.general_desc.possible_length or range(2, 18))
+    prefix = len(meta.national_prefix or "")
+    if meta.national_prefix_for_parsing and not (meta.national_prefix or "").isdigit():
+        return frozenset(range(2, 20))  # complex prefix rules: do not gate on length
+    if meta.national_prefix_for_parsing and meta.national_prefix_for_parsing != meta.national_prefix:
+        return frozenset(range(2, 20))
+    return frozenset(lengths | {n + prefix for n in lengths})
+
+
+def _fits_region(digits: str, region: str, strict: bool = False) -> bool:
+    """Necessary condition for a national-format number of ``region``: the digits, with or without
+    the national prefix, match one of the region's number-type patterns. ``strict`` (leniency >= 1)
+    also requires the national prefix where phonenumbers would."""
+    if len(digits) not in _national_lengths(region):
+        return False
+    general, npfp, _ = _region_rules(region)
+    m = npfp.match(digits) if npfp else None
+    if m and m.end() and general.fullmatch(digits[m.end():]):
+        return True  # national prefix present and stripped: the common case, no prefix rule to check
+    return bool(general.fullmatch(digits)) and not (strict and npfp and _prefix_required(region, digits))
+
+
+def _fits_international(digits: str) -> bool:
+    """Necessary condition for ``<country code><national number>`` (the text had + or an IDD prefix)."""
+    for size in (1, 2, 3):
+        for region in COUNTRY_CODE_TO_REGION_CODE.get(int(digits[:size] or 0), ()):
+            if region != "001" and _fits_region(digits[size:], region):
+                return True
+    return False
+
+
+def _sub_runs(groups: list[str]) -> list[tuple[int, str]]:
+    """Digit strings the matcher may try inside a run: the whole run, its prefixes and suffixes (it
+    splits a failed candidate at separators and retries each side), and single groups. Returns
+    (index of the first group, digits) pairs."""
+    n = len(groups)
+    seen: dict[tuple[int, int], None] = {}
+    for i in range(n):
+        seen[(0, i + 1)] = None
+        seen[(i, n)] = None
+        seen[(i, i + 1)] = None
+    return [(i, "".join(groups[i:j])) for i, j in seen]
+
+
+def _plausible_regions(run: str, regions: Sequence[str], strict: bool) -> list[str]:
+    """Regions worth handing to PhoneNumberMatcher for this run (empty: it holds no possible number).
+
+    Only a cheap necessary condition is checked here (digits against the region's number patterns);
+    phonenumbers decides.
+    """
+    groups = re.findall(r"\d+", run)[:_MAX_GROUPS]
+    plus = run.startswith("+")
+    wanted: list[str] = []
+    for first, digits in _sub_runs(groups):
+        if not 5 <= len(digits) <= 17:
+            continue
+        if plus and first == 0 and _fits_international(digits):
+            return list(regions[:1])  # found whatever the region: one matcher pass is enough
+        for region in regions:
+            if region in wanted or region == "ZZ":
+                continue
+            if _fits_region(digits, region, strict):
+                wanted.append(region)
+                continue
+            idd = _region_rules(region)[2] if digits[0] == "0" else None  # IDD prefixes start with 0
+            m = idd.match(digits) if idd else None
+            if m and m.end() and _fits_international(digits[m.end():]):
+                wanted.append(region)
+    return wanted
+
+
+def digit_runs(text: str) -> list[re.Match[str]]:
+    """Runs of >= 7 digits joined by phone punctuation; every phone, card or AHV number lies in one."""
+    return list(_RUN.finditer(text))
+
+
+def find_phones(
+    text: str,
+    regions: Sequence[str],
+    leniency: int = 1,
+    taken: Sequence[tuple[int, int]] = (),
+    runs: Sequence[re.Match[str]] | None = None,
+) -> list[tuple[int, int]]:
+    """Return (start, end) of phone numbers valid for one of ``regions`` (or in international format).
+
+    ``leniency`` is phonenumbers' Leniency (0 possible, 1 valid, 2 strict grouping, 3 exact grouping);
+    1 is Presidio's default. Digit runs lying inside a ``taken`` span (an IBAN, card or IP already
+    found, which would win the overlap anyway) are skipped. ``runs`` passes ``digit_runs(text)`` when
+    the caller already has it.
+    """
+    spans: set[tuple[int, int]] = set()
+    n = len(text)
+    for run in digit_runs(text) if runs is None else runs:
+        if _NOT_PHONE.fullmatch(run.group()):
+            continue
+        if any(s <= run.start() and run.end() <= e for s, e in taken):
+            continue
+        plausible = _plausible_regions(run.group(), regions, leniency >= 1)
+        if not plausible:
+            continue
+        w_start, w_end = max(0, run.start() - _BEFORE), min(n, run.end() + _AFTER)
+        window = text[w_start:w_end]
+        for region in plausible:
+            covered = False
+            for match in phonenumbers.PhoneNumberMatcher(window, region, leniency=leniency):
+                start, end = w_start + match.start, w_start + match.end
+                spans.add((start, end))
+                covered |= start <= run.start() and end >= run.end()
+            if covered:  # another region could only add this run's span again or a shorter one
+                break
+    return sorted(span for span in spans if not _glued(text, *span))
