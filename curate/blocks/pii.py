@@ -10,12 +10,14 @@ _TLD_REGION = {"uk": "GB"}
 
 
 def region_of(host: str | None) -> str | None:
+    """The phone region a host's country-code TLD names (uk -> GB), or None (.com, .eu, .io ...)."""
+    import phonenumbers
+
     if not host or "." not in host:
         return None
     tld = host.rsplit(".", 1)[1].lower()
-    if len(tld) == 2 and tld.isalpha():
-        return _TLD_REGION.get(tld, tld.upper())
-    return None
+    region = _TLD_REGION.get(tld, tld.upper())
+    return region if region in phonenumbers.SUPPORTED_REGIONS else None
 
 
 class Pii(CurateBlock):
