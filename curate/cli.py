@@ -167,6 +167,8 @@ _attach("curate.robots.cli", "robots")
 import curate.robots.rank  # noqa: E402,F401  (adds `robots rank` to the group)
 _attach("curate.toxicity.cli", "toxicity")
 _attach("curate.train.cli", "train")
+_attach("curate.ops_cli", "status")
+_attach("curate.ops_cli", "merge")
 
 
 if __name__ == "__main__":

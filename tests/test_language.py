@@ -57,3 +57,17 @@ def test_other_fasttext_model_by_path(tmp_path):
     p.write_text("blocks:\n  - language: {model: glotlid/model.bin}\n  - tokenize: {}\n")
     with pytest.raises(ConfigError, match="key 'model'.*does not exist"):
         load_pipeline(p)
+
+
+def test_a_block_failing_on_one_document_quarantines_it_with_the_error():
+    class Exploding(Language):
+        def process(self, doc):
+            if "boom" in doc.text:
+                raise RuntimeError("model choked")
+            super().process(doc)
+
+    docs = run_block(Exploding(), [SAMPLES["en"], "boom", SAMPLES["de"]])
+    st = [state(d) for d in docs]
+    assert [s["status"] for s in st] == ["kept", "quarantined", "kept"]
+    assert st[1]["stage"] == "language" and st[1]["reason"] == "language.error"
+    assert "model choked" in st[1]["detail"]["language"]["error"]

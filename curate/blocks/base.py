@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
+from loguru import logger
 
 import curate._logging  # noqa: F401  (worker processes import blocks, so they are quiet too)
 
@@ -63,6 +64,10 @@ class CurateBlock(PipelineStep):
                     self.setup()
                     ready = True
                 with self.track_time():
-                    self.process(doc)
+                    try:
+                        self.process(doc)
+                    except Exception as e:  # one odd document must not end a task over millions
+                        logger.warning(f"{self.stage}: {doc.id}: {type(e).__name__}: {e}")
+                        mark(doc, QUARANTINED, self.stage, f"{self.stage}.error", {"error": f"{type(e).__name__}: {e}"})
                 self.stat_update(state(doc)["status"])
             yield doc
