@@ -170,3 +170,19 @@ def test_demo_sample_is_synthetic_and_covers_what_it_promises(demo_run):
             assert stage == "license" and reason in ("license.non_commercial", "license.no_derivatives"), (doc_id, p)
         if "code:GPL-3.0-or-later" in p and stage not in ("optout", "toxicity"):
             assert reason == "license.not_permissive", (doc_id, p)
+
+
+def test_planted_toxic_passages_are_the_toxicity_drops(demo_run):
+    truth = {json.loads(line)["id"]: json.loads(line)["planted"]
+             for line in (demo_run / "input.truth.jsonl").read_text().splitlines()}
+    con = _manifest(demo_run)
+    rows = con.execute("SELECT doc_id, stage, detail FROM manifest WHERE status <> 'quarantined' "
+                       "AND coalesce(stage, '') <> 'optout'").fetchall()
+    reached = [(d, s, json.loads(x)) for d, s, x in rows]
+    dropped = {d for d, s, _ in reached if s == "toxicity"}
+    toxic = {d for d, _, _ in reached if "toxic" in truth[d]}
+    assert dropped == toxic and len(dropped) > 50
+    ev = next(x["toxicity"] for d, s, x in reached if s == "toxicity")
+    assert ev["score"] > ev["threshold"] and "top" in ev["rule"] and ev["calibration"]["sample_sizes"]
+    cal = json.loads((demo_run / "calibration" / "toxicity.json").read_text())
+    assert cal["top_p"] == 0.05 and set(cal["thresholds"]) >= {"en", "de", "fr", "it"}
