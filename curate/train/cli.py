@@ -1,0 +1,64 @@
+"""``curate train``: the click command (torch is imported only when the command runs)."""
+from __future__ import annotations
+
+import click
+
+
+@click.command("train")
+@click.option("--shards", "shards", multiple=True, required=True,
+              help="Shard directory (searched recursively for *.bin/*.idx), optionally DIR:WEIGHT; repeat to blend.")
+@click.option("--config", "config", default="tiny", show_default=True, help="Model preset: tiny, 125m, 1b.")
+@click.option("--steps", type=click.IntRange(min=1), required=True, help="Total optimizer steps of the run.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--out", type=click.Path(file_okay=False), required=True, help="Output directory.")
+@click.option("--seq-len", type=click.IntRange(min=1), default=None, help="Packed sequence length (default: preset).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Global batch in sequences (default: preset).")
+@click.option("--lr", type=float, default=None, help="Peak learning rate (default: preset).")
+@click.option("--warmup-steps", type=click.IntRange(min=0), default=None, help="Default: 10% of --steps.")
+@click.option("--cooldown-frac", type=click.FloatRange(0, 1), default=0.2, show_default=True)
+@click.option("--grad-clip", type=click.FloatRange(min=0), default=0.1, show_default=True, help="0 disables.")
+@click.option("--weight-decay", type=click.FloatRange(min=0), default=0.1, show_default=True)
+@click.option("--goldfish-k", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--goldfish-h", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--no-goldfish", is_flag=True, help="Train on every token (no Goldfish loss).")
+@click.option("--optimizer", type=click.Choice(["ademamix", "adamw"]), default="ademamix", show_default=True)
+@click.option("--resume", is_flag=True, help="Continue from the latest checkpoint under --out.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--ckpt-every", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Checkpoint every N steps (0: only at the end).")
+@click.option("--vocab-size", type=click.IntRange(min=3), default=None, help="Override the preset's vocabulary.")
+def train(shards, config, steps, device, out, seq_len, batch_size, lr, warmup_steps, cooldown_frac, grad_clip,
+          weight_decay, goldfish_k, goldfish_h, no_goldfish, optimizer, resume, seed, ckpt_every, vocab_size):
+    """Train an Apertus-architecture decoder (Goldfish loss) on Megatron shards."""
+    from .data import parse_shard_spec
+    from .loop import TrainArgs
+    from .loop import train as run_training
+
+    try:
+        sources = [parse_shard_spec(s) for s in shards]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--shards") from exc
+    args = TrainArgs(
+        shards=sources, out=out, steps=steps, config=config, device=device, seq_len=seq_len,
+        batch_size=batch_size, lr=lr, warmup_steps=warmup_steps, cooldown_frac=cooldown_frac,
+        weight_decay=weight_decay, grad_clip=grad_clip, optimizer=optimizer, goldfish=not no_goldfish,
+        goldfish_k=goldfish_k, goldfish_h=goldfish_h, seed=seed, resume=resume, ckpt_every=ckpt_every,
+        model_overrides={"vocab_size": vocab_size} if vocab_size else {},
+    )
+    try:
+        result = run_training(args)
+    except (ValueError, FileNotFoundError, FileExistsError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    import os
+
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.destroy_process_group()
+    if result.losses and os.environ.get("RANK", "0") == "0":
+        last = max(result.losses)
+        click.echo(f"step {last}: loss {result.losses[last]:.4f}; metrics in {result.out / 'metrics.jsonl'}")
+
+
+if __name__ == "__main__":  # `python -m curate.train.cli ...` (what slurm/train.sbatch runs under torchrun)
+    train()
