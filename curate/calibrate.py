@@ -33,7 +33,7 @@ def in_sample(doc_id: str, fraction: float) -> bool:
 class CalibrationSampler(PipelineStep):
     """Scores the sampled live documents and writes `calibration/scores/<stem>.parquet` per input file."""
 
-    name = "toxicity-calibration"
+    name = "toxicity scoring"
     type = "calibration"
 
     def __init__(self, out_dir: str, fraction: float, model: str | None, chunk_chars: int):
@@ -58,7 +58,8 @@ class CalibrationSampler(PipelineStep):
             if is_live(doc) and in_sample(doc.id, self.fraction):
                 scorer = scorer or Scorer(self.model)
                 lang = doc.metadata.get("language") or "en"
-                score, detail = scorer.score_document(doc.text, lang, chunk_chars=self.chunk_chars)
+                with self.track_time():
+                    score, detail = scorer.score_document(doc.text, lang, chunk_chars=self.chunk_chars)
                 rows.append({"doc_id": doc.id, "language": lang, "score": float(score),
                              "detail": json.dumps(detail, sort_keys=True)})
         if False:
