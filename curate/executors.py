@@ -185,7 +185,7 @@ class Stage:
             else:
                 self._run_slurm(pending, state)
             failed = [r for r in pending if not (self.logging_dir / COMPLETIONS / f"{r:05d}").exists()]
-            _write_state(self.logging_dir, {**_read_state(self.logging_dir), "finished_at": _now(),
+            _write_state(self.logging_dir, {**read_stage_state(self.logging_dir), "finished_at": _now(),
                                             "status": "failed" if failed else "done"})
             if failed:
                 raise StageFailed(self._failure_message(failed))
@@ -272,7 +272,7 @@ class Stage:
 
 def task_reports(logging_dir: Path, ranks: list[int]) -> list[dict]:
     """For each rank: its recorded error (if the task could record one) and the logs that exist."""
-    state = _read_state(logging_dir)
+    state = read_stage_state(logging_dir)
     array = state.get("array_ranks") or []
     out = []
     for r in ranks:
@@ -289,7 +289,8 @@ def task_reports(logging_dir: Path, ranks: list[int]) -> list[dict]:
         if state.get("job_id") and r in array:
             slog = Path(state.get("slurm_logs") or logging_dir / "slurm_logs") / f"{state['job_id']}_{array.index(r)}.out"
             rep["slurm_task"] = f"{state['job_id']}_{array.index(r)}"
-            rep["logs"].append(str(slog))
+            if slog.exists():  # absent when the task was cancelled before it started
+                rep["logs"].append(str(slog))
         out.append(rep)
     return out
 
@@ -373,7 +374,7 @@ def wait_for_slurm(logging_dir: Path, job_id: str, array_ranks: list[int], poll_
 
 def _refuse_if_still_queued(logging_dir: Path) -> None:
     """Two submissions writing the same files at once would clobber each other's temporary files."""
-    state = _read_state(logging_dir)
+    state = read_stage_state(logging_dir)
     if state.get("executor") == "slurm" and state.get("job_id"):
         queued = squeue_tasks(state["job_id"])
         if queued:
@@ -408,7 +409,8 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat()
 
 
-def _read_state(logging_dir: Path) -> dict:
+def read_stage_state(logging_dir: Path) -> dict:
+    """The stage record `logs/<stage>/curate_stage.json` ({} when there is none)."""
     try:
         return json.loads((Path(logging_dir) / STATE_FILE).read_text())
     except (OSError, ValueError):
