@@ -51,6 +51,7 @@ def _run_options(executor, tasks, workers, partition, time_limit, cpus_per_task,
 
 def _run_and_report(pipeline, input_spec, out, robots_cache, opts):
     from curate.config import ConfigError
+    from curate.executors import StageFailed
     from curate.readers import InputError
     from curate.run import run
     from curate.summary import print_summary
@@ -59,6 +60,9 @@ def _run_and_report(pipeline, input_spec, out, robots_cache, opts):
         info = run(str(pipeline), input_spec, str(out), robots_cache=robots_cache, opts=opts)
     except (ConfigError, InputError) as e:
         _fail(str(e))
+    except StageFailed as e:  # some tasks failed; the others finished and a rerun resumes
+        click.echo(f"error: {e}", err=True)
+        sys.exit(1)
     if info is None:  # submitted to a scheduler
         return
     print_summary(out)

@@ -138,7 +138,9 @@ def run(pipe_path: str, input_spec, out: str, robots_cache: str | None = None, o
             cal = thresholds_from_scores(str(out_dir), tox["top_p"], tox["sample_max"])
             cal["sample"] = {"fraction": tox["sample_fraction"], "max_per_language": tox["sample_max"],
                              "selection": "sha256(doc_id) below fraction; documents live after the blocks before toxicity"}
-            cal_file.write_text(json.dumps(cal, indent=1, sort_keys=True))
+            tmp = cal_file.with_suffix(".json.tmp")  # a kill here must not leave thresholds a rerun would trust
+            tmp.write_text(json.dumps(cal, indent=1, sort_keys=True))
+            os.replace(tmp, cal_file)
         thresholds = json.loads(cal_file.read_text())
 
     # 2. the main pass
@@ -167,6 +169,8 @@ def finalize(out_dir: Path, pipe: Pipeline, files: list[InputFile], run_id: str,
     outputs = {}
     for m in markers:
         outputs.update(m["outputs"])
+    previous = out_dir / "run.json"
+    merged = json.loads(previous.read_text()).get("merged") if previous.exists() else None
     info = {
         "run_id": run_id,
         "curate_version": __version__,
@@ -186,6 +190,8 @@ def finalize(out_dir: Path, pipe: Pipeline, files: list[InputFile], run_id: str,
         "outputs": dict(sorted(outputs.items())),
         "totals": {k: sum(m[k] for m in markers) for k in ("documents", "kept", "dropped", "quarantined", "tokens")},
     }
+    if merged is not None:  # a rerun after `curate merge` keeps the merge's record
+        info["merged"] = merged
     tmp = out_dir / "run.json.tmp"
     tmp.write_text(json.dumps(info, indent=1, sort_keys=True, default=str))
     os.replace(tmp, out_dir / "run.json")

@@ -59,6 +59,12 @@ class _ParquetStream:
         os.replace(self.tmp, self.path)
         return self.path
 
+    def abort(self) -> None:
+        try:
+            self.writer.close()
+        finally:
+            self.tmp.unlink(missing_ok=True)
+
 
 class ShardManifestWriter(PipelineStep):
     name = "sink"
@@ -174,5 +180,9 @@ class _FileOutputs:
         os.replace(tmp, done)
 
     def abort(self) -> None:
+        """Close and remove every temporary file of this input file (nothing of it counts as written)."""
         if self.shard is not None:
             self.shard.abort()
+        for stream in (self.sidecar, self.manifest):
+            if stream is not None:
+                stream.abort()
