@@ -5,8 +5,15 @@ from the file's own rules plus generic paths), it times, in the same run:
   ours     RobotsTxt.parse(body) once per file, then blocking_evidence(agents, url) per URL (evidence kept)
   protego  Protego.parse(text) once per file, then can_fetch(url, agent) for every agent, per URL
 with parse time included and excluded, and prints a markdown table of medians over repeats plus the speed
-ratio. It also counts (host, URL, agent) decisions where protego and curate.robots disagree (informative:
-protego deviates from RFC 9309 / Google's parser in known ways).
+ratio. A third row, "typical pipeline", does the same (parse included) on a subset of files with many more
+URLs per host, as a corpus has many documents per host. It also counts (host, URL, agent) decisions where
+protego and curate.robots disagree (informative: protego deviates from RFC 9309 / Google's parser in known
+ways).
+
+Each timed run keeps all of its results until it ends (as a consumer would until it writes them out); they are
+then released and the garbage collector runs before the next timed run, so neither side pays for scanning the
+other's (or its own earlier) results; the two sides alternate which runs first. The disagreement count comes
+from one more, untimed, run of each.
 
     .venv/bin/python bench/bench_robots.py            # all files, 3 repeats
     .venv/bin/python bench/bench_robots.py --quick    # 300 files, fewer URLs, 3 repeats
@@ -14,6 +21,7 @@ protego deviates from RFC 9309 / Google's parser in known ways).
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import random
 import statistics
@@ -113,6 +121,18 @@ def run_protego(corpus, agents) -> tuple[float, float, list]:
     return parse_s, decide_s, results
 
 
+def timed_pair(corpus, agents, ours_first: bool) -> tuple[tuple[float, float], tuple[float, float]]:
+    """((parse_s, decide_s) of ours, same of protego); each run starts from a collected heap and its results
+    are dropped when it ends."""
+    out = {}
+    for name in ("ours", "protego") if ours_first else ("protego", "ours"):
+        gc.collect()
+        parse_s, decide_s, _results = (run_ours if name == "ours" else run_protego)(corpus, agents)
+        out[name] = (parse_s, decide_s)
+        del _results
+    return out["ours"], out["protego"]
+
+
 def disagreements(corpus, agents, ours, theirs) -> tuple[Counter, int, int]:
     per_agent: Counter = Counter()
     hosts = 0
@@ -137,6 +157,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--urls", type=int, default=None, help="URLs per host (default 30, quick 10)")
     parser.add_argument("--files", type=int, default=None, help="number of files (default all, quick 300)")
     parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--pipeline-files", type=int, default=None,
+                        help="files in the typical-pipeline row (default 400, quick 100; 0 skips the row)")
+    parser.add_argument("--pipeline-urls", type=int, default=None,
+                        help="URLs per host in the typical-pipeline row (default 250, quick 100)")
     args = parser.parse_args(argv)
     if not REAL.is_dir():
         print(f"real robots.txt files not found at {REAL} (set CURATE_SHARED)", file=sys.stderr)
@@ -149,16 +173,28 @@ def main(argv: list[str] | None = None) -> int:
     n_decisions = n_urls * len(agents)
 
     rates: dict[str, list[float]] = {k: [] for k in ("ours_all", "ours_dec", "prot_all", "prot_dec")}
-    ours = theirs = None
-    for _ in range(args.repeats):
-        # Alternate order inside each repeat so neither side always runs on a warmer machine.
-        p_parse, p_dec, theirs = run_protego(corpus, agents)
-        o_parse, o_dec, ours = run_ours(corpus, agents)
+    for repeat in range(args.repeats):
+        (o_parse, o_dec), (p_parse, p_dec) = timed_pair(corpus, agents, ours_first=repeat % 2 == 1)
         rates["ours_all"].append(n_decisions / (o_parse + o_dec))
         rates["ours_dec"].append(n_decisions / o_dec)
         rates["prot_all"].append(n_decisions / (p_parse + p_dec))
         rates["prot_dec"].append(n_decisions / p_dec)
     med = {k: statistics.median(v) for k, v in rates.items()}
+    per_agent, hosts, total = disagreements(corpus, agents, run_ours(corpus, agents)[2],
+                                            run_protego(corpus, agents)[2])
+
+    pipeline_files = args.pipeline_files if args.pipeline_files is not None else (100 if args.quick else 400)
+    pipeline_urls = args.pipeline_urls or (100 if args.quick else 250)
+    pipeline = None
+    if pipeline_files > 0:
+        pipe_corpus = load_corpus(pipeline_files, pipeline_urls, args.seed + 1)
+        pipe_decisions = sum(len(u) for _b, _t, u in pipe_corpus) * len(agents)
+        pipe_rates: dict[str, list[float]] = {"ours": [], "prot": []}
+        for repeat in range(args.repeats):
+            (o_parse, o_dec), (p_parse, p_dec) = timed_pair(pipe_corpus, agents, ours_first=repeat % 2 == 1)
+            pipe_rates["ours"].append(pipe_decisions / (o_parse + o_dec))
+            pipe_rates["prot"].append(pipe_decisions / (p_parse + p_dec))
+        pipeline = (len(pipe_corpus), pipeline_urls, {k: statistics.median(v) for k, v in pipe_rates.items()})
 
     print(f"## robots.txt opt-out decisions: curate.robots vs protego")
     print()
@@ -173,8 +209,12 @@ def main(argv: list[str] | None = None) -> int:
     ):
         ratio = med[ours_key] / med[prot_key]
         print(f"| {label} | {med[ours_key]:,.0f} | {med[prot_key]:,.0f} | {ratio:.1f}x |")
+    if pipeline is not None:
+        n_files, n_per_host, pipe_med = pipeline
+        ratio = pipe_med["ours"] / pipe_med["prot"]
+        print(f"| typical pipeline ({n_files} files x {n_per_host} URLs per host, parse included) | "
+              f"{pipe_med['ours']:,.0f} | {pipe_med['prot']:,.0f} | {ratio:.1f}x |")
     print()
-    per_agent, hosts, total = disagreements(corpus, agents, ours, theirs)
     n_diff = sum(per_agent.values())
     print(f"Disagreements (protego vs curate.robots): {n_diff} of {total} decisions "
           f"({100 * n_diff / total:.2f}%), on {hosts} of {len(corpus)} hosts")

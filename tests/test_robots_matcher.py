@@ -375,6 +375,98 @@ def test_fast_reader_agrees_with_line_reader_on_real_files(corpora: Path) -> Non
         assert list(_directives_fast(text)) == exact, path.name
 
 
+def _groups_from_line_reader(text: str) -> list[tuple[tuple[str, ...], list[tuple[bool, str, str, int]]]]:
+    """Oracle for RobotsTxt's lazy group reading: groups built from every directive, read line by line."""
+    groups: list = []
+    seen_rule = False
+    for kind, key, value, line in _directives_exact(text):
+        if kind == "user-agent":
+            if not groups or seen_rule:
+                groups.append(([], []))
+                seen_rule = False
+            groups[-1][0].append(value)
+        elif kind in ("allow", "disallow") and groups:
+            seen_rule = True
+            groups[-1][1].append((kind == "allow", key, value, line))
+    return [(tuple(agents), rules) for agents, rules in groups]
+
+
+ODD_BODY = (
+    b"Disallow: /before-any-agent\n  User-agent:\tGPTBot  # comment\nuser agent foo\nuseragent: bar\n"
+    b"Disallow /no-colon\nDisallow : /space-before\nDisallow: /a b\nDisallow#: /commented\nDis\x00allow: /nul\n"
+    b"Crawl-delay: 3\nUser-Agent: * extra\nDisallow: /x\x00/y\nAllow: /caf\xe9 \t\nSitemap: /s.xml\n"
+    b"Allowed: /prefix-key\nDownload: /not-a-rule\nuser-agent x\nDISALLOW:/upper\ndisallow /two words\n"
+    b"\x0bDisallow: /vtab\r\nUser-agent: last\rAllow: /index.html"
+)
+
+
+LONG_BODY = ODD_BODY + b"\nDisallow: /" + b"z" * (MAX_LINE_BYTES + 50) + b"\nAllow: /end"
+
+
+@pytest.mark.parametrize("body", [ODD_BODY, LONG_BODY])
+def test_lazy_group_reader_agrees_with_line_reader_on_odd_lines(body: bytes) -> None:
+    # The second body is longer than a line may be, so the reader takes its exact (long-line) path.
+    robots = RobotsTxt.parse(body)
+    expected = _groups_from_line_reader(_prepare(body))
+    assert robots._group_listing() == expected
+    assert [agents for agents, _rules in expected][:2] == [("GPTBot", "bar"), ("* extra",)]
+
+
+def test_lazy_group_reader_agrees_with_line_reader_on_real_files(corpora: Path) -> None:
+    files = sorted((corpora / "robots" / "real").glob("*.txt"))
+    for path in files[3::7]:
+        body = path.read_bytes()
+        assert RobotsTxt.parse(body)._group_listing() == _groups_from_line_reader(_prepare(body)), path.name
+
+
+def test_shared_evidence_agrees_with_per_agent_decisions_on_real_files(corpora: Path) -> None:
+    rng = random.Random(7)
+    files = sorted((corpora / "robots" / "real").glob("*.txt"))[::25]
+    agents = tuple(APERTUS)
+    blocked_seen = 0
+    for path in files:
+        body = path.read_bytes()
+        robots = RobotsTxt.parse(body)
+        lines = body.decode("utf-8", "replace").splitlines()
+        rule_lines = [ln for ln in lines if ln.lower().startswith(("allow:", "disallow:"))]
+        rules = [ln.split(":", 1)[1].split("#")[0].strip() for ln in rule_lines]
+        sampled = rng.sample(rules, min(8, len(rules)))
+        paths = ["/", "/index.html", "/x?y=1"] + [r.replace("*", "abc").rstrip("$") or "/" for r in sampled]
+        for url_path in paths:
+            url = f"https://{path.stem}{url_path if url_path.startswith('/') else '/' + url_path}"
+            for star in (True, False):
+                expected = [robots.decide(a, url, star=star) for a in agents]
+                expected = [d for d in expected if not d.allowed]
+                got = robots.blocking_evidence(agents, url, star)
+                assert got == expected, (path.name, url, star)
+                assert [d.to_dict() for d in got] == [d.to_dict() for d in expected]
+                assert robots.blocked_agents(list(agents), url, star) == [d.agent for d in expected]
+                blocked_seen += bool(expected)
+    assert blocked_seen > 20  # the sample exercises blocking evidence, not only allowed URLs
+
+
+def test_decision_is_a_value() -> None:
+    import pickle
+
+    decision = Decision("GPTBot", False, ("GPTBot",), "Disallow: /private", 2, "/private")
+    same = Decision(agent="GPTBot", allowed=False, group=("GPTBot",), rule="Disallow: /private", line=2,
+                    pattern="/private")
+    assert decision == same and hash(decision) == hash(same) and not decision != same
+    assert decision != Decision("GPTBot", False, ("GPTBot",), "Disallow: /private", 3, "/private")
+    assert decision != ("GPTBot", (False, ("GPTBot",), "Disallow: /private", 2, "/private"))
+    assert (decision.agent, decision.allowed, decision.group, decision.rule, decision.line, decision.pattern) == (
+        "GPTBot", False, ("GPTBot",), "Disallow: /private", 2, "/private")
+    assert repr(Decision("x", True)) == (
+        "Decision(agent='x', allowed=True, group=None, rule=None, line=None, pattern=None)")
+    assert pickle.loads(pickle.dumps(decision)) == decision
+    assert Decision("x", True).to_dict() == {
+        "agent": "x", "allowed": True, "group": None, "rule": None, "line": None, "pattern": None}
+    with pytest.raises(AttributeError):
+        decision.allowed = True  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        _ = decision < same  # type: ignore[operator]
+
+
 # --------------------------------------------------------------------------------------------------------
 # Agent lists, blocked_agents and the star switch
 # --------------------------------------------------------------------------------------------------------

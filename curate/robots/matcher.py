@@ -1,8 +1,10 @@
 """RFC 9309 robots.txt matching that decides exactly as Google's reference parser (google/robotstxt).
 
-A file is parsed once (`RobotsTxt.parse`); an agent is resolved to the merged rules that apply to it on first
-use and cached by product token, so deciding many URLs for many agents only walks rules that can apply, and
-agents sharing a rule set are evaluated once per URL.
+A file is parsed once (`RobotsTxt.parse`), which reads only its user-agent lines (groups and where their rules
+lie); a group's rules are read and indexed when an agent first needs them. An agent is resolved to the merged
+rules that apply to it on first use and cached by product token, so deciding many URLs for many agents only
+walks rules that can apply, and agents sharing a rule set are evaluated once per URL. Evidence (`Decision`) is
+built once per deciding rule and shared by the URLs it decides; line numbers are counted only for evidence.
 
 Behaviour reproduced from the reference parser (its test suites are the acceptance tests):
 - the body is handled as bytes: a (partial) UTF-8 byte-order mark is skipped, lines end at CR, LF or CRLF,
@@ -31,9 +33,11 @@ while the work is done with fast ``str`` operations.
 """
 from __future__ import annotations
 
+import operator
 import re
-from dataclasses import asdict, dataclass
-from typing import Iterable, Iterator, NamedTuple
+from dataclasses import dataclass
+from itertools import repeat
+from typing import Iterable, Iterator
 
 __all__ = [
     "Decision",
@@ -66,12 +70,24 @@ _CANDIDATE = re.compile(
     r"^[ \t\v\f]*(?:([uUaAdD][^:#\n\x00 \t\v\f]*)[ \t\v\f]*:[ \t\v\f]*([^#\n\x00]*)|[uUaAdD][^\n]*)",
     re.MULTILINE,
 )
+# The same split for one kind of line: `RobotsTxt.parse` reads only the user-agent lines up front, and a
+# group's allow/disallow lines (keys start with a or d) are read when an agent first needs that group. These
+# patterns open with the line feed before the line (the first line is tried on its own), a literal that lets
+# the regex engine jump from one line feed to the next in C. Group 3 is an unusual line, read exactly.
+_LINE_TEMPLATE = (
+    r"[ \t\v\f]*(?:({first}[^:#\n\x00 \t\v\f]*)[ \t\v\f]*:[ \t\v\f]*([^#\n\x00]*)|({first}[^\n]*))"
+)
+_AGENT_FIRST = re.compile(_LINE_TEMPLATE.format(first="[uU]"))
+_AGENT_NEXT = re.compile("\n" + _LINE_TEMPLATE.format(first="[uU]"))
+_RULE_NEXT = re.compile("\n" + _LINE_TEMPLATE.format(first="[aAdD]"))
 
 _USER_AGENT_TYPOS = ("useragent", "user agent")
 _DISALLOW_TYPOS = ("dissallow", "dissalow", "disalow", "diasllow", "disallaw")
 
-# Kinds of compiled pattern, cheapest test first.
-_PREFIX, _EXACT, _WILDCARD = 0, 1, 2
+# Kinds of wildcard/anchored pattern (plain prefixes are indexed separately), each with its cheapest test:
+# "first*" (starts with), "first*last" (then contains), "body$" (equals), "first*last$" (then ends with),
+# anything else (the general matcher).
+_STARTS, _CONTAINS, _EXACT, _ENDS, _GENERAL = range(5)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -242,25 +258,86 @@ def _directives_exact(text: str) -> Iterator[tuple[str, str, str, int]]:
             yield (*item, number)
 
 
+def _split_candidate(m: re.Match[str], text: str, start: int) -> tuple[str, str, str] | None:
+    """(directive, key, value) of a line (starting at ``start``) found by a candidate regex; None if none."""
+    key, value = m.group(1, 2)
+    if key is not None and m.end() - start <= MAX_LINE_BYTES:
+        return _directive(key), key, value.rstrip(_LINE_WS)
+    end = text.find("\n", start)  # unusual line: read it exactly
+    return _read_line(text[start:] if end < 0 else text[start:end])
+
+
 def _directives_fast(text: str) -> Iterator[tuple[str, str, str, int]]:
     """Like `_directives_exact`, restricted to user-agent/allow/disallow lines, found with one regex pass."""
     line, counted = 1, 0  # line number at offset `counted`
     for m in _CANDIDATE.finditer(text):
-        key, value = m.group(1, 2)
         start = m.start()
-        if key is not None and m.end() - start <= MAX_LINE_BYTES:
-            kind = _directive(key)
-            value = value.rstrip(_LINE_WS)
-        else:  # unusual line: read it exactly
-            end = text.find("\n", start)
-            item = _read_line(text[start:] if end < 0 else text[start:end])
-            if item is None:
-                continue
-            kind, key, value = item
-        if kind in ("user-agent", "allow", "disallow"):
+        item = _split_candidate(m, text, start)
+        if item is not None and item[0] in ("user-agent", "allow", "disallow"):
             line += text.count("\n", counted, start)
             counted = start
-            yield kind, key, value, line
+            yield (*item, line)
+
+
+def _agent_lines(text: str) -> list[tuple[int, str]]:
+    """(offset, value) of every user-agent line, in file order."""
+    found = []
+    first = _AGENT_FIRST.match(text)
+    if first is not None:
+        item = _split_candidate(first, text, 0)
+        if item is not None and item[0] == "user-agent":
+            found.append((0, item[2]))
+    for m in _AGENT_NEXT.finditer(text):
+        start = m.start() + 1
+        item = _split_candidate(m, text, start)
+        if item is not None and item[0] == "user-agent":
+            found.append((start, item[2]))
+    return found
+
+
+def _has_rule(text: str, start: int, end: int) -> bool:
+    """True when text[start:end] (``start`` just after a line feed) holds an allow/disallow line."""
+    pos = start - 1
+    while True:
+        m = _RULE_NEXT.search(text, pos, end)
+        if m is None:
+            return False
+        item = _split_candidate(m, text, m.start() + 1)
+        if item is not None and (item[0] == "allow" or item[0] == "disallow"):
+            return True
+        pos = m.end()
+
+
+def _rule_candidates(text: str, start: int, end: int) -> list[tuple[str, str, str]]:
+    """(key, value, "") or ("", "", unusual line) for each allow/disallow candidate line in text[start:end]
+    (``start`` just after a line feed, ``end`` at a line start or the end of the text)."""
+    if len(text) <= MAX_LINE_BYTES:  # no line can be cut at the length limit: the regex split is exact
+        return _RULE_NEXT.findall(text, start - 1, end)
+    found = []
+    for m in _RULE_NEXT.finditer(text, start - 1, end):
+        line_start = m.start() + 1
+        if m.group(1) is not None and m.end() - line_start <= MAX_LINE_BYTES:
+            found.append((m.group(1), m.group(2), ""))
+        else:
+            line_end = text.find("\n", line_start)
+            found.append(("", "", text[line_start:] if line_end < 0 else text[line_start:line_end]))
+    return found
+
+
+def _rule_candidate_offsets(text: str, start: int, end: int) -> list[int]:
+    """Offsets of the lines `_rule_candidates` reads, in the same order (for line numbers in evidence)."""
+    return [m.start() + 1 for m in _RULE_NEXT.finditer(text, start - 1, end)]
+
+
+_RULE_KEYS: dict[str, bool | None] = {}  # key -> True (allow), False (disallow), None (another directive)
+
+
+def _rule_kind(key: str) -> bool | None:
+    kind = _directive(key)
+    allow = True if kind == "allow" else False if kind == "disallow" else None
+    if len(_RULE_KEYS) < 4096:  # bounded: a hostile file cannot grow it without limit
+        _RULE_KEYS[key] = allow
+    return allow
 
 
 # Keys Google's reporter knows but does not use ("Unused" rather than "Unknown").
@@ -323,58 +400,195 @@ def report_lines(body: str | bytes) -> list[LineReport]:
 # --------------------------------------------------------------------------------------------------------
 # Parsed structure and matching
 # --------------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Decision:
-    """Why an agent may or may not fetch a URL.
+class Decision(tuple):
+    """Why an agent may or may not fetch a URL: ``Decision(agent, allowed, group, rule, line, pattern)``.
 
     ``group`` holds the user-agent values (as written) of the group whose rules applied, ``None`` when no group
     applied; ``rule`` is the deciding line as written (e.g. ``"Disallow: /private"``), ``line`` its 1-based line
     number and ``pattern`` the canonical pattern that matched; all three are ``None`` when no rule matched.
+
+    An immutable record compared like a frozen dataclass (equal only to another Decision with equal fields; no
+    ordering); read it through its attributes or `to_dict`. Bulk opt-out runs keep one per blocking agent and
+    rule, so it is stored compactly: the agent and the evidence tuple (allowed, group, rule, line, pattern) that
+    every agent blocked by the same rule shares, and it is built in C (see `_PlanEntry.evidence`).
     """
 
-    agent: str
-    allowed: bool
-    group: tuple[str, ...] | None = None
-    rule: str | None = None
-    line: int | None = None
-    pattern: str | None = None
+    __slots__ = ()
+    __match_args__ = ("agent", "allowed", "group", "rule", "line", "pattern")
+
+    def __new__(
+        cls,
+        agent: str,
+        allowed: bool,
+        group: tuple[str, ...] | None = None,
+        rule: str | None = None,
+        line: int | None = None,
+        pattern: str | None = None,
+    ) -> "Decision":
+        return tuple.__new__(cls, (agent, (allowed, group, rule, line, pattern)))
+
+    @property
+    def agent(self) -> str:
+        return tuple.__getitem__(self, 0)
+
+    @property
+    def allowed(self) -> bool:
+        return tuple.__getitem__(self, 1)[0]
+
+    @property
+    def group(self) -> tuple[str, ...] | None:
+        return tuple.__getitem__(self, 1)[1]
+
+    @property
+    def rule(self) -> str | None:
+        return tuple.__getitem__(self, 1)[2]
+
+    @property
+    def line(self) -> int | None:
+        return tuple.__getitem__(self, 1)[3]
+
+    @property
+    def pattern(self) -> str | None:
+        return tuple.__getitem__(self, 1)[4]
 
     def to_dict(self) -> dict:
         """JSON-ready evidence (lists instead of tuples)."""
-        data = asdict(self)
-        if data["group"] is not None:
-            data["group"] = list(data["group"])
-        return data
+        agent, (allowed, group, rule, line, pattern) = self
+        return {
+            "agent": agent,
+            "allowed": allowed,
+            "group": None if group is None else list(group),
+            "rule": rule,
+            "line": line,
+            "pattern": pattern,
+        }
+
+    def __getnewargs__(self) -> tuple:  # pickle and copy rebuild it through __new__
+        agent, evidence = self
+        return (agent, *evidence)
+
+    def __repr__(self) -> str:
+        agent, (allowed, group, rule, line, pattern) = self
+        return (
+            f"Decision(agent={agent!r}, allowed={allowed!r}, group={group!r}, rule={rule!r}, line={line!r}, "
+            f"pattern={pattern!r})"
+        )
+
+    # Not equal to a plain tuple (NotImplemented would let tuple's own comparison answer).
+    def __eq__(self, other: object) -> bool:
+        return other.__class__ is self.__class__ and tuple.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    __hash__ = tuple.__hash__
+
+    def __lt__(self, other: object) -> bool:
+        return NotImplemented
+
+    __le__ = __gt__ = __ge__ = __lt__
 
 
-class _Rule(NamedTuple):
-    allow: bool
-    pattern: str  # canonical (escaped) pattern; its length is the match priority
-    line: int  # 1-based line number
-    key: str  # directive and value as written (Latin-1 view), for evidence
-    value: str
-    agents: tuple[str, ...]  # the user-agent values of its group, as text (no back-reference: no cycles)
+_new_decision = tuple.__new__  # tuple.__new__(Decision, (agent, evidence)): a Decision built in C
 
 
 class _Group:
-    __slots__ = ("agents", "is_global", "raw", "rules", "display")
+    """One group: its user-agent values and where its rules are; the rules are read on first use."""
 
-    def __init__(self) -> None:
+    __slots__ = (
+        "number", "agents", "is_global", "start", "end", "rules", "plain", "special", "display", "offsets"
+    )
+
+    def __init__(self, number: int) -> None:
+        self.number = number  # its index in the file's group list (rules name their group by it: no cycles)
         self.agents: list[str] = []  # user-agent values as written (Latin-1 view)
         self.is_global = False
-        self.raw: list[tuple[bool, str, str, int]] = []  # (allow, key, value, line number)
-        self.display: tuple[str, ...] = ()  # agents as text, set when the rules are built
-        self.rules: list[_Rule] | None = None  # built from raw on first use
+        # Its rule lines lie in text[start:end]: after its last user-agent line, up to the next group.
+        self.start = 0
+        self.end = 0
+        self.display: tuple[str, ...] = ()  # agents as text, set when the rules are read
+        self.rules: list[tuple] | None = None  # rule tuples (see _SCORE...), read on first use
+        self.plain: list[tuple] = []  # the rules with plain prefix patterns
+        self.special: list[tuple] = []  # the others, compiled (`_compile_special`)
+        self.offsets: list[int] | None = None  # offsets of its candidate lines, read when evidence needs one
 
 
-def _compile(pattern: str) -> tuple[int, object]:
-    """Pre-compile a canonical pattern into (kind, data) for `_RuleSet.evaluate`."""
+# A rule is a plain tuple (built in bulk, so no per-rule constructor call):
+#   (score, blocks, allow, pattern, group, index, key, value)
+# score orders the rules (deciding rule = highest matching score: longest pattern, then Allow, then earliest
+# line); blocks is False for Allow and for an empty pattern (priority 0 never blocks); pattern is canonical
+# (escaped); group is the group's number; index is the rule's position among its group's candidate lines
+# (its line number is looked up only when evidence is built); key and value are the line as written.
+_SCORE, _BLOCKS, _ALLOW, _PATTERN, _GROUP, _INDEX, _KEY, _VALUE = range(8)
+
+
+def _score(pattern: str, allow: bool, position: int) -> int:
+    return ((len(pattern) << 1 | allow) << 40) - position
+
+
+def _group_rules(group: _Group, text: str) -> list[tuple]:
+    """The group's rules in file order, read from its part of the text on first use (see `_read_group`)."""
+    if group.rules is None:
+        _read_group(group, text)
+    return group.rules
+
+
+def _read_group(group: _Group, text: str) -> None:
+    """Read the group's rules and sort them for indexing: group.rules (all, in file order), group.plain (plain
+    prefix patterns) and group.special (`_compile_special` entries, Google's index.html twins included)."""
+    group.display = tuple(_display(a) for a in group.agents)
+    rules: list[tuple] = []
+    plain: list[tuple] = []
+    special: list[tuple] = []
+    kinds = _RULE_KEYS
+    base = group.start  # + candidate index: a position in file order, unique within the file
+    number = group.number
+    add_rule, add_plain = rules.append, plain.append
+    for index, (key, value, unusual) in enumerate(_rule_candidates(text, group.start, group.end)):
+        if key:
+            allow = kinds.get(key, _MISSING)
+            if allow is _MISSING:
+                allow = _rule_kind(key)
+            if allow is None:
+                continue
+            value = value.rstrip(_LINE_WS)
+        else:
+            item = _read_line(unusual)
+            if item is None or (item[0] != "allow" and item[0] != "disallow"):
+                continue
+            allow = item[0] == "allow"
+            key, value = item[1], item[2]
+        pattern = value if "%" not in value and value.isascii() else _escape(value)
+        score = ((len(pattern) << 1 | allow) << 40) - base - index  # = _score(pattern, allow, base + index)
+        rule = (score, not allow and pattern != "", allow, pattern, number, index, key, value)
+        add_rule(rule)
+        if "*" in pattern or ("$" in pattern and pattern.endswith("$")):
+            special.append(_compile_special(rule, pattern))
+        else:
+            add_plain(rule)
+        if allow and "/index.htm" in pattern:
+            alternative = _index_page_alternative(pattern)
+            if alternative is not None:
+                # Tried only when the rule itself does not match: it is shorter, so it scores lower.
+                twin = (_score(alternative, True, base + index), False, True, alternative, *rule[_GROUP:])
+                special.append(_compile_special(twin, alternative))
+    group.rules, group.plain, group.special = rules, plain, special
+
+
+def _compile_special(rule: tuple, pattern: str) -> tuple:
+    """(score, kind, first, rest, rule) for a pattern with ``*`` or a final ``$``, as `_RuleSet.evaluate`
+    tries it: ``first`` is the literal the path must start with (the whole body for _EXACT)."""
     anchored = pattern.endswith("$")
     body = pattern[:-1] if anchored else pattern
     if "*" not in body:
-        return (_EXACT, body) if anchored else (_PREFIX, body)
+        return rule[_SCORE], _EXACT, body, None, rule
     parts = body.split("*")
-    return _WILDCARD, (parts[0], tuple(p for p in parts[1:-1] if p), parts[-1], anchored)
+    first, middles, last = parts[0], tuple(p for p in parts[1:-1] if p), parts[-1]
+    if not middles:
+        if not anchored:
+            return rule[_SCORE], (_CONTAINS if last else _STARTS), first, last, rule
+        return rule[_SCORE], _ENDS, first, last, rule
+    return rule[_SCORE], _GENERAL, first, (first, middles, last, anchored), rule
 
 
 def _wildcard_match(path: str, data: tuple) -> bool:
@@ -396,112 +610,119 @@ def _wildcard_match(path: str, data: tuple) -> bool:
     return not last or path.find(last, pos) >= 0
 
 
-def _entry(rule: _Rule, pattern: str) -> tuple:
-    """(sort key, allow, rule, pattern, kind, data); sort key = longest first, Allow first, file order."""
-    return ((-len(pattern), not rule.allow, rule.line), rule.allow, rule, pattern, *_compile(pattern))
-
-
-def _index_page_alternative(rule: _Rule) -> str | None:
+def _index_page_alternative(pattern: str) -> str | None:
     """Google treats ``Allow: .../index.htm*`` as also allowing the directory itself (``.../$``)."""
-    if not rule.allow:
-        return None
-    slash = rule.pattern.rfind("/")
-    if slash >= 0 and rule.pattern.startswith("/index.htm", slash):
-        return rule.pattern[: slash + 1] + "$"
+    slash = pattern.rfind("/")
+    if slash >= 0 and pattern.startswith("/index.htm", slash):
+        return pattern[: slash + 1] + "$"
     return None
 
 
 class _RuleSet:
     """The merged rules that apply to one agent, indexed so that the deciding rule is found quickly.
 
-    Deciding rule = the first match in (longest pattern, Allow before Disallow, file order) order. Plain
-    prefix patterns are bucketed by length, so the longest matching one is found with one dict lookup per
-    distinct length; the few wildcard and end-anchored patterns are tried in order, only while they could
-    still beat the prefix found."""
+    Deciding rule = the highest score among matching rules. Plain prefix patterns sit in one dict, so the
+    longest matching one is found with one lookup per distinct length; the few wildcard and end-anchored
+    patterns are tried best first, only while they could still beat the prefix found."""
 
-    __slots__ = ("groups", "prefixes", "buckets", "special", "decisions", "evidence")
+    __slots__ = ("groups", "all_groups", "text", "prefixes", "lengths", "by_pattern", "special", "decisions",
+                 "evidence")
 
-    def __init__(self, groups: tuple[_Group, ...]) -> None:
+    def __init__(self, groups: tuple[_Group, ...], all_groups: list[_Group], text: str) -> None:
         self.groups = groups
-        buckets: dict[int, dict[str, tuple]] = {}
-        special = []
+        self.all_groups = all_groups  # every group of the file, by number
+        self.text = text
+        plain: list[tuple] = []
+        special: list[tuple] = []
         for group in groups:
-            for rule in group.rules:
-                pattern = rule.pattern
-                if "*" in pattern or pattern.endswith("$"):
-                    special.append(_entry(rule, pattern))
-                else:
-                    key = (-len(pattern), not rule.allow, rule.line)
-                    entry = (key, rule.allow, rule, pattern, _PREFIX, pattern)
-                    bucket = buckets.setdefault(len(pattern), {})
-                    known = bucket.get(pattern)
-                    if known is None or entry[0] < known[0]:  # same pattern twice: Allow, then earlier, wins
-                        bucket[pattern] = entry
-                if rule.allow and "/index.htm" in pattern:
-                    alternative = _index_page_alternative(rule)
-                    if alternative is not None:
-                        # Tried only when the rule itself does not match: it is shorter, so it sorts after.
-                        special.append(_entry(rule, alternative))
-        special.sort(key=lambda e: e[0])
-        self.buckets = tuple(sorted(buckets.items(), reverse=True))
+            if group.rules is None:
+                _read_group(group, text)
+            plain += group.plain
+            special += group.special
+        by_pattern = dict(zip(map(_pattern_of, plain), plain))  # built in C; a later duplicate overwrote
+        if len(by_pattern) < len(plain):  # the same pattern twice: Allow, then the earlier line, wins
+            by_pattern = {}
+            for rule in plain:
+                known = by_pattern.get(rule[_PATTERN])
+                if known is None or rule[_SCORE] > known[_SCORE]:
+                    by_pattern[rule[_PATTERN]] = rule
+        special.sort(key=_first, reverse=True)
+        self.by_pattern = by_pattern
+        self.lengths = tuple(sorted(set(map(len, by_pattern)), reverse=True))
         # One C-level startswith over every plain prefix rules them all out at once.
-        self.prefixes = tuple(p for _length, bucket in self.buckets for p in bucket)
+        self.prefixes = tuple(by_pattern)
         self.special = tuple(special)
-        # Evidence is immutable: built once per (agent, rule, pattern), and per rule for its shared part.
+        # Evidence is immutable: built once per (agent, rule), and per rule for its shared part.
         self.decisions: dict[tuple, Decision] = {}
-        self.evidence: dict[_Rule | None, tuple] = {}
+        self.evidence: dict[tuple | None, tuple] = {}
 
-    def evaluate(self, path: str) -> tuple[bool, _Rule | None, str | None]:
-        """Return (allowed, deciding rule, matched pattern) for a path (bytes mapped 1:1 to characters)."""
+    def evaluate(self, path: str) -> tuple | None:
+        """The deciding rule for a path (bytes mapped 1:1 to characters), None when no rule matches."""
         best = None
         if self.prefixes and path.startswith(self.prefixes):
+            get = self.by_pattern.get
             size = len(path)
-            for length, bucket in self.buckets:
+            for length in self.lengths:
                 if length <= size:
-                    best = bucket.get(path[:length])
+                    best = get(path[:length])
                     if best is not None:
                         break
-        for entry in self.special:
-            if best is not None and entry[0] > best[0]:
-                break  # cannot beat the prefix match any more
-            kind = entry[4]
-            if path == entry[5] if kind == _EXACT else _wildcard_match(path, entry[5]):
-                best = entry
-                break
-        if best is None:
-            return True, None, None
-        # A zero-length pattern matches with priority 0, which never blocks.
-        return (best[1] or not best[3]), best[2], best[3]
+        if self.special:
+            floor = -1 if best is None else best[_SCORE]
+            for score, kind, first, rest, rule in self.special:
+                if score <= floor:
+                    break  # cannot beat the prefix match any more
+                if kind == _EXACT:
+                    if path == first:
+                        return rule
+                elif path.startswith(first):
+                    if kind == _STARTS:
+                        return rule
+                    if kind == _CONTAINS:
+                        if path.find(rest, len(first)) >= 0:
+                            return rule
+                    elif kind == _ENDS:
+                        if path.endswith(rest) and len(path) - len(rest) >= len(first):
+                            return rule
+                    elif _wildcard_match(path, rest):
+                        return rule
+        return best
 
-    def decision(self, agent: str, outcome: tuple) -> Decision:
-        """The (cached) evidence for ``agent`` given an `evaluate` outcome."""
-        allowed, rule, pattern = outcome
-        key = (agent, rule, pattern)
+    def decision(self, agent: str, rule: tuple | None) -> Decision:
+        """The (cached) evidence for ``agent`` given the deciding rule from `evaluate`."""
+        key = (agent, rule)
         found = self.decisions.get(key)
         if found is None:
-            group, text, line = self.rule_evidence(rule)
-            found = self.decisions[key] = _decision(agent, allowed, group, text, line, pattern)
+            allowed = rule is None or not rule[_BLOCKS]
+            found = self.decisions[key] = Decision(agent, allowed, *self.rule_evidence(rule))
         return found
 
-    def rule_evidence(self, rule: _Rule | None) -> tuple[tuple[str, ...], str | None, int | None]:
-        """(group agents, rule as written, line number) of a deciding rule, computed once per rule."""
+    def rule_evidence(self, rule: tuple | None) -> tuple[tuple[str, ...], str | None, int | None, str | None]:
+        """(group agents, rule as written, line number, pattern) of a deciding rule, computed once per rule."""
         found = self.evidence.get(rule)
         if found is None:
             if rule is None:
-                found = (self.groups[0].display, None, None)
+                found = (self.groups[0].display, None, None, None)
             else:
-                text = _display(f"{rule.key}: {rule.value}".rstrip())
-                found = (rule.agents, text, rule.line)
+                group = self.all_groups[rule[_GROUP]]
+                text = _display(f"{rule[_KEY]}: {rule[_VALUE]}".rstrip())
+                found = (group.display, text, _line_number(self.text, group, rule[_INDEX]), rule[_PATTERN])
             self.evidence[rule] = found
         return found
 
 
-def _decision(agent: str, allowed: bool, group, rule, line, pattern) -> Decision:
-    """Build a frozen Decision without the generated __init__ (its per-field object.__setattr__ calls are a
-    measurable share of bulk opt-out runs)."""
-    decision = object.__new__(Decision)
-    decision.__dict__.update(agent=agent, allowed=allowed, group=group, rule=rule, line=line, pattern=pattern)
-    return decision
+def _line_number(text: str, group: _Group, index: int) -> int:
+    """1-based line number of the group's ``index``-th candidate line (offsets read once per group)."""
+    if group.offsets is None:
+        group.offsets = _rule_candidate_offsets(text, group.start, group.end)
+    return text.count("\n", 0, group.offsets[index]) + 1
+
+
+def _first(item: tuple) -> object:
+    return item[0]
+
+
+_pattern_of = operator.itemgetter(_PATTERN)
 
 
 def _agent_key(agent: str, exact: bool) -> str | None:
@@ -550,48 +771,44 @@ class RobotsTxt:
         self._global: _RuleSet | None = None
         self._global_done = False
         self._by_token: dict[str, _RuleSet | None] = {}
-        self._plans: dict[tuple, list] = {}
+        self._plans: dict[tuple, _Plan] = {}
         self._last_plan: tuple | None = None
         self._scan: dict | None = None
 
     # ---- construction -------------------------------------------------------------------------------
     @classmethod
     def parse(cls, body: str | bytes) -> "RobotsTxt":
-        """Parse a robots.txt body (text, or raw bytes in any encoding; bytes are handled as Google does)."""
+        """Parse a robots.txt body (text, or raw bytes in any encoding; bytes are handled as Google does).
+
+        Only the user-agent lines are read here; a group's rules are read when an agent first needs them."""
         text = _prepare(body)
         groups: list[_Group] = []
         by_token: dict[str, list[_Group]] = {}  # lower-cased product token -> groups naming it, file order
         current: _Group | None = None
-        seen_rule = False  # a rule after the group's user-agent lines: the next user-agent opens a new group
-        for kind, key, value, number in _directives_fast(text):
-            if kind == "user-agent":
-                if current is None or seen_rule:
-                    current = _Group()
-                    groups.append(current)
-                    seen_rule = False
-                current.agents.append(value)
-                if value[:1] == "*" and (len(value) == 1 or value[1] in _WS):
-                    current.is_global = True
-                else:
-                    # An empty token (e.g. "User-agent: 1bot" names "") can only match an exact "" agent.
-                    named = by_token.setdefault(_AGENT_TOKEN.match(value).group().lower(), [])
-                    if not named or named[-1] is not current:
-                        named.append(current)
-            elif kind in ("allow", "disallow") and current is not None:
-                # (rules before any user-agent line apply to nobody)
-                seen_rule = True
-                current.raw.append((kind == "allow", key, value, number))
+        line_end = 0  # where the previous user-agent line ended
+        for offset, value in _agent_lines(text):
+            # A user-agent line after a rule opens a new group; rules before any user-agent line apply to nobody.
+            if current is None or _has_rule(text, line_end, offset):
+                if current is not None:
+                    current.end = offset
+                current = _Group(len(groups))
+                groups.append(current)
+            current.agents.append(value)
+            if value[:1] == "*" and (len(value) == 1 or value[1] in _WS):
+                current.is_global = True
+            else:
+                # An empty token (e.g. "User-agent: 1bot" names "") can only match an exact "" agent.
+                named = by_token.setdefault(_AGENT_TOKEN.match(value).group().lower(), [])
+                if not named or named[-1] is not current:
+                    named.append(current)
+            newline = text.find("\n", offset)
+            line_end = current.start = len(text) if newline < 0 else newline + 1
+        if current is not None:
+            current.end = len(text)
         return cls(text, groups, by_token)
 
     def _ruleset(self, groups: tuple[_Group, ...]) -> _RuleSet:
-        for group in groups:
-            if group.rules is None:
-                group.display = display = tuple(_display(a) for a in group.agents)
-                group.rules = [
-                    _Rule(allow, _escape(value), number, key, value, display)
-                    for allow, key, value, number in group.raw
-                ]
-        return _RuleSet(groups)
+        return _RuleSet(groups, self._groups, self._text)
 
     # ---- parse statistics (read line by line on demand) ---------------------------------------------
     def _full_scan(self) -> dict:
@@ -623,6 +840,17 @@ class RobotsTxt:
         disallow and sitemap lines, typos included), other_directives (Crawl-delay, unknown keys) and
         last_directive_line."""
         return dict(self._full_scan()["stats"])
+
+    def _group_listing(self) -> list[tuple[tuple[str, ...], list[tuple[bool, str, str, int]]]]:
+        """Every group as (user-agent values, [(is_allow, key, value, line number)]): for tests and debugging."""
+        listing = []
+        for group in self._groups:
+            rules = [
+                (r[_ALLOW], r[_KEY], r[_VALUE], _line_number(self._text, group, r[_INDEX]))
+                for r in _group_rules(group, self._text)
+            ]
+            listing.append((tuple(group.agents), rules))
+        return listing
 
     # ---- agent resolution ---------------------------------------------------------------------------
     def _specific(self, token: str) -> _RuleSet | None:
@@ -663,7 +891,10 @@ class RobotsTxt:
         The agent's product token is matched (``CCBot/2.0`` is ``CCBot``); ``exact_agent=True`` compares the
         whole string as Google's library does when handed a string that is not a bare product token."""
         ruleset = self._ruleset_for(agent, True, exact_agent)
-        return True if ruleset is None else ruleset.evaluate(_path_key(url))[0]
+        if ruleset is None:
+            return True
+        rule = ruleset.evaluate(_path_key(url))
+        return rule is None or not rule[_BLOCKS]
 
     def decide(self, agent: str, url: str, *, star: bool = True, exact_agent: bool = False) -> Decision:
         """Decision with evidence for one agent and URL (see `Decision`; ``star`` as in `blocked_agents`)."""
@@ -672,22 +903,28 @@ class RobotsTxt:
             return Decision(agent=agent, allowed=True)
         return ruleset.decision(agent, ruleset.evaluate(_path_key(url)))
 
-    def _plan(self, agents: tuple[str, ...], star: bool, exact_agent: bool) -> list[_PlanEntry]:
+    def _plan(self, agents: Iterable[str], star: bool, exact_agent: bool) -> _Plan:
         """Agents grouped by the rule set that decides for them, so each set is evaluated once per URL."""
-        key = (agents, star, exact_agent)
+        last = self._last_plan  # the same tuple asked again (the bulk case): skip re-hashing it
+        if last is not None and last[0] is agents and last[1] == star and last[2] == exact_agent:
+            return last[3]
+        key = (tuple(agents), star, exact_agent)
         plan = self._plans.get(key)
         if plan is None:
             by_set: dict[int, _PlanEntry] = {}
-            for position, agent in enumerate(agents):
+            for position, agent in enumerate(key[0]):
                 if not star and agent == "*":
                     continue  # star=False: only groups that name an agent count
                 ruleset = self._ruleset_for(agent, star, exact_agent)
                 if ruleset is not None:
-                    entry = by_set.setdefault(id(ruleset), _PlanEntry(ruleset))
+                    entry = by_set.get(id(ruleset))
+                    if entry is None:
+                        entry = by_set[id(ruleset)] = _PlanEntry(ruleset)
                     entry.agents.append(agent)
                     entry.positions.append(position)
-            plan = list(by_set.values())
-            self._plans[key] = plan
+            plan = self._plans[key] = _Plan(list(by_set.values()))
+        if isinstance(agents, tuple):  # only immutable lists may be recognised by identity
+            self._last_plan = (agents, star, exact_agent, plan)
         return plan
 
     def blocked_agents(
@@ -698,31 +935,28 @@ class RobotsTxt:
         star=True (default, as Apertus): RFC semantics, an agent no group names falls back to the ``*`` group
         and a literal ``*`` is the ``*`` group. star=False: an agent is blocked only when a group naming it
         disallows the URL; ``*`` entries and the fall-back are ignored."""
-        return [d.agent for d in self.blocking_evidence(agents, url, star, exact_agent=exact_agent)]
+        path = _path_key(url)
+        plan = self._plan(agents, star, exact_agent)
+        single = plan.single
+        if single is not None:
+            rule = single.ruleset.evaluate(path)
+            return [] if rule is None or not rule[_BLOCKS] else list(single.agents)
+        return list(plan.merged(path)[1])
 
     def blocking_evidence(
         self, agents: Iterable[str], url: str, star: bool = True, *, exact_agent: bool = False
     ) -> list[Decision]:
         """A `Decision` (group, blocking rule, its line) for each agent that may not fetch ``url``, in order."""
         path = _path_key(url)
-        hits = []
-        last = self._last_plan  # the same list object asked again (the bulk case): skip re-hashing it
-        if last is not None and last[0] is agents and last[1] == star and last[2] == exact_agent:
-            plan = last[3]
-        else:
-            plan = self._plan(tuple(agents), star, exact_agent)
-            if isinstance(agents, tuple):  # only immutable lists may be recognised by identity
-                self._last_plan = (agents, star, exact_agent, plan)
-        for entry in plan:
-            outcome = entry.ruleset.evaluate(path)
-            if not outcome[0]:
-                hits.append(entry.evidence(outcome))
-        if not hits:
-            return []
-        if len(hits) == 1:
-            return list(hits[0][1])
-        merged = sorted(zip((p for h in hits for p in h[0]), (d for h in hits for d in h[1])))
-        return [d for _p, d in merged]
+        plan = self._plan(agents, star, exact_agent)
+        single = plan.single
+        if single is not None:  # the common case: every agent asked is decided by one rule set
+            rule = single.ruleset.evaluate(path)
+            if rule is None or not rule[_BLOCKS]:
+                return []
+            found = single.cache.get(rule[_SCORE])
+            return list(single.evidence(rule) if found is None else found)
+        return list(plan.merged(path)[0])
 
 
 class _PlanEntry:
@@ -734,16 +968,44 @@ class _PlanEntry:
         self.ruleset = ruleset
         self.agents: list[str] = []
         self.positions: list[int] = []
-        self.cache: dict[tuple, tuple[list[int], tuple[Decision, ...]]] = {}
+        self.cache: dict[int, tuple[Decision, ...]] = {}  # by rule score (unique within a rule set)
 
-    def evidence(self, outcome: tuple) -> tuple[list[int], tuple[Decision, ...]]:
-        """(positions, decisions) of all member agents for one outcome; built once per deciding rule."""
-        allowed, rule, pattern = outcome
-        found = self.cache.get((rule, pattern))
+    def evidence(self, rule: tuple) -> tuple[Decision, ...]:
+        """The Decisions of all member agents blocked by ``rule``, built once per rule (in C: one tuple each)."""
+        found = self.cache.get(rule[_SCORE])
         if found is None:
-            group, text, line = self.ruleset.rule_evidence(rule)
-            decisions = tuple(_decision(a, allowed, group, text, line, pattern) for a in self.agents)
-            found = self.cache[(rule, pattern)] = (self.positions, decisions)
+            evidence = (False, *self.ruleset.rule_evidence(rule))  # one tuple, shared by the agents
+            found = tuple(map(_new_decision, repeat(Decision), zip(self.agents, repeat(evidence))))
+            self.cache[rule[_SCORE]] = found
+        return found
+
+
+class _Plan:
+    """The plan entries for one agent list, and the merged answers of several entries, cached by outcome."""
+
+    __slots__ = ("entries", "single", "answers")
+
+    def __init__(self, entries: list[_PlanEntry]) -> None:
+        self.entries = entries
+        self.single = entries[0] if len(entries) == 1 else None
+        self.answers: dict[tuple, tuple[tuple[Decision, ...], tuple[str, ...]]] = {}
+
+    def merged(self, path: str) -> tuple[tuple[Decision, ...], tuple[str, ...]]:
+        """(decisions, agents) blocked by any entry, in the order the agents were asked."""
+        hits = []
+        for entry in self.entries:
+            rule = entry.ruleset.evaluate(path)
+            hits.append(rule if rule is not None and rule[_BLOCKS] else None)
+        key = tuple(hits)
+        found = self.answers.get(key)
+        if found is None:
+            pairs = []
+            for entry, rule in zip(self.entries, key):
+                if rule is not None:
+                    pairs.extend(zip(entry.positions, entry.evidence(rule)))
+            pairs.sort(key=_first)
+            decisions = tuple(d for _p, d in pairs)
+            found = self.answers[key] = (decisions, tuple(d.agent for d in decisions))
         return found
 
 
