@@ -10,6 +10,7 @@ later tests (stop it with `make slurm-down` or `bash scripts/slurm/down.sh`).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -62,9 +63,15 @@ def _live_process_count(name: str) -> int:
 
 
 def _run_up(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["bash", str(UP_SH)], env=env, capture_output=True, text=True, timeout=UP_TIMEOUT_S, check=False
+    """`make slurm-up`, as the README says; up.sh's own exit code is read back from make's error line."""
+    proc = subprocess.run(
+        ["make", "-s", "-C", str(REPO), "slurm-up"], env=env, capture_output=True, text=True,
+        timeout=UP_TIMEOUT_S, check=False,
     )
+    if proc.returncode != 0:
+        m = re.search(r"slurm-up\] Error (\d+)", proc.stderr)
+        proc.returncode = int(m.group(1)) if m else proc.returncode
+    return proc
 
 
 @dataclass
