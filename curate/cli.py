@@ -162,9 +162,11 @@ def _attach(module: str, attr: str) -> None:
     try:
         main.add_command(getattr(importlib.import_module(module), attr))
     except ImportError as e:  # pragma: no cover - depends on optional extras
+        reason = str(e)
+
         @main.command(name=attr, context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
         def _missing():
-            _fail(f"'curate {attr}' is unavailable: {e}")
+            _fail(f"'curate {attr}' is unavailable: {reason}")
 
 
 _attach("curate.robots.cli", "robots")

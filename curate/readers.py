@@ -14,12 +14,10 @@ from __future__ import annotations
 import glob
 import gzip
 import hashlib
-import io
 import json
 import os
 import re
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Iterator
 from urllib.parse import urlsplit
 
@@ -192,7 +190,6 @@ class ReaderOptions:
     id_key: str = "id"
     url_key: str = "url"
     format: str = "auto"
-    extra: dict = field(default_factory=dict)
 
 
 class InputReader(PipelineStep):
@@ -235,8 +232,7 @@ class InputReader(PipelineStep):
         reader = {"parquet": self._parquet, "jsonl": self._jsonl, "warc": self._warc, "wet": self._warc}[f.format]
         yield from reader(f)
 
-    def _make(self, f: InputFile, row: int, text, url, doc_id=None, dump=None, date=None, extra=None,
-              html: bool = False) -> Document:
+    def _make(self, f: InputFile, row: int, text, url, doc_id=None, dump=None, date=None, extra=None) -> Document:
         """Build a Document from raw fields, quarantining what is malformed."""
         problem = None
         if isinstance(text, bytes):

