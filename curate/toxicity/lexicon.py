@@ -105,6 +105,17 @@ def tokenize(folded: str) -> list[Token]:
     return tokens
 
 
+def _words(folded: str) -> tuple[list[str], list[int]]:
+    """The tokens of `tokenize` as two plain lists (words, start offsets): the hot path of scoring."""
+    words, starts = [], []
+    for m in _TOKEN_RE.finditer(folded):
+        text = m.group().strip(_EDGE_JUNK)
+        if text:
+            words.append(text)
+            starts.append(m.start())
+    return words, starts
+
+
 @dataclass(frozen=True)
 class Entry:
     """One lexicon line: a word or phrase (`prefix` = the last word is a stem), its category and weight."""
@@ -239,6 +250,10 @@ class Analysis:
         }
 
 
+_MISSING = object()
+_WORD_CACHE_MAX = 500_000
+
+
 class Lexicon:
     """Entries of one language file, split into toxic terms and context cues."""
 
@@ -248,6 +263,26 @@ class Lexicon:
         self.terms = _Matcher([e for e in entries if e.category in TOXIC_CATEGORIES])
         self.cues = _Matcher([e for e in entries if e.category in CUE_CATEGORIES])
         self.compounds = language in COMPOUND_LANGUAGES
+        self._word_hits: dict[str, Entry | None] = {}  # words repeat (Zipf): remember each one's lookup
+
+    def word_entry(self, w: str) -> Entry | None:
+        """The toxic entry a single token matches (spelling variants, censored forms, compound heads)."""
+        hit = self._word_hits.get(w, _MISSING)
+        if hit is not _MISSING:
+            return hit
+        e = None
+        for v in _variants(w):
+            e = self.terms.word(v)
+            if e is not None:
+                break
+        if e is None and "*" in w:
+            e = _cached_wildcard(self.language, w)
+        if e is None and self.compounds and len(w) >= _COMPOUND_MIN_HEAD + 2:
+            e = self.compound_head(w)
+        if len(self._word_hits) >= _WORD_CACHE_MAX:
+            self._word_hits.clear()
+        self._word_hits[w] = e
+        return e
 
     def compound_head(self, token: str) -> Entry | None:
         """Insult or slur at the end of a compound word (German/Dutch only)."""
@@ -273,15 +308,7 @@ class Lexicon:
         for i, w in enumerate(words):
             if covered[i]:
                 continue
-            e = None
-            for v in _variants(w):
-                e = self.terms.word(v)
-                if e is not None:
-                    break
-            if e is None and "*" in w:
-                e = _cached_wildcard(self.language, w)
-            if e is None and self.compounds and len(w) >= _COMPOUND_MIN_HEAD + 2:
-                e = self.compound_head(w)
+            e = self.word_entry(w)
             if e is not None:
                 found.append((i, i + 1, e))
         found.sort(key=lambda f: f[0])
@@ -375,15 +402,14 @@ def analyze(text: str, language: str) -> Analysis:
         raise TypeError(f"text must be str, got {type(text).__name__}")
     lexicon, fallback = resolve_lexicon(language)
     folded = fold(text)
-    tokens = tokenize(folded)
-    words = [t.text for t in tokens]
+    words, starts = _words(folded)
     lex_name = lexicon.language + (f" (fallback for {normalize_language(language)})" if fallback else "")
     found = lexicon.find_terms(words)
     if not found:
         return Analysis(0.0, normalize_language(language), lex_name, fallback, [])
     cues = lexicon.find_cues(words)
     ends = [m.start() for m in _SENTENCE_END_RE.finditer(folded)]
-    sentence = [bisect_right(ends, t.start) for t in tokens]
+    sentence = [bisect_right(ends, start) for start in starts]
     quotes = _spans(_QUOTE_RE, folded)
     condemned = {sentence[k] for k in cues["cue.condemn"]}
     seen: Counter[str] = Counter()
@@ -395,7 +421,7 @@ def analyze(text: str, language: str) -> Analysis:
         context: list[str] = []
         factor = 1.0
         targeted = _any_in(cues["cue.you"], i - _WINDOW_BEFORE * scale, j + _WINDOW_AFTER * scale, sentence, sid)
-        if _inside(quotes, tokens[i].start):
+        if _inside(quotes, starts[i]):
             factor *= QUOTED
             context.append("quoted")
         elif _any_in(cues["cue.mention"], i - _MENTION_BEFORE * scale, i, sentence, sid):
