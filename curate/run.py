@@ -126,13 +126,13 @@ def run(pipe_path: str, input_spec, out: str, robots_cache: str | None = None, o
     thresholds = None
     tox = pipe.block("toxicity")
     if tox is not None and tox["threshold"] is None:
-        from curate.calibrate import CalibrationSampler, thresholds_from_scores
+        from curate.calibrate import CalibrationSampler, SampleGate, thresholds_from_scores
 
         cal_file = out_dir / "calibration" / "toxicity.json"
         if not cal_file.exists():
             names = [n for n, _ in pipe.blocks]
             prefix = make_blocks(Pipeline(pipe.name, pipe.path, pipe.input, pipe.blocks[: names.index("toxicity")]))
-            steps = [InputReader(files, options), *prefix,
+            steps = [InputReader(files, options), SampleGate(tox["sample_fraction"]), *prefix,
                      CalibrationSampler(str(out_dir), tox["sample_fraction"], tox["model"], tox["chunk_chars"])]
             _executor(steps, out_dir, "calibrate", RunOptions(**{**opts.__dict__, "progress": False})).run()
             cal = thresholds_from_scores(str(out_dir), tox["top_p"], tox["sample_max"])

@@ -1,0 +1,36 @@
+"""Toxicity calibration: thresholds from a deterministic sha256(doc_id) sample, recorded with the sample size."""
+import json
+
+import pyarrow.parquet as pq
+
+from conftest import run_cli
+from curate.calibrate import in_sample
+from curate.manifest import connect
+
+
+def test_calibration_scores_exactly_the_sample(tmp_path):
+    insults = ["You are a stupid idiot.", "Shut up, moron.", "You worthless piece of shit.", "Go to hell, bastard."]
+
+    def text(i):  # every tenth document abusive, with varying intensity, so scores differ
+        abuse = " ".join(insults[: (i // 10) % 4 + 1]) if i % 10 == 0 else ""
+        return f"Document {i}: the council met to discuss the new cycling lanes. {abuse}"
+
+    docs = [{"text": text(i), "id": f"d{i}", "url": f"https://a.example/{i}"} for i in range(300)]
+    inp = tmp_path / "in.jsonl"
+    inp.write_text("".join(json.dumps(d) + "\n" for d in docs))
+    pipe = tmp_path / "p.yaml"
+    pipe.write_text("blocks:\n  - language: {}\n  - toxicity: {top_p: 0.05, sample_fraction: 0.3}\n  - tokenize: {}\n")
+    out = tmp_path / "out"
+    run_cli("run", pipe, "--input", inp, "--out", out, "--no-progress")
+    expected = {d["id"] for d in docs if in_sample(d["id"], 0.3)}
+    assert 50 < len(expected) < 130
+    scored = set(pq.read_table(next((out / "calibration" / "scores").glob("*.parquet"))).column("doc_id").to_pylist())
+    assert scored == expected
+    cal = json.loads((out / "calibration" / "toxicity.json").read_text())
+    assert sum(cal["sample_sizes"].values()) == len(expected) and cal["sample"]["fraction"] == 0.3
+    rows = connect(out).execute("SELECT status, stage, detail FROM manifest").fetchall()
+    assert len(rows) == 300
+    dropped = [json.loads(d)["toxicity"] for s, st, d in rows if st == "toxicity"]
+    assert dropped and all(t["score"] > t["threshold"] for t in dropped)
+    assert all(t["calibration"]["sample_sizes"] == cal["sample_sizes"] for t in dropped)
+    assert len(dropped) <= 0.05 * 300 + 1
