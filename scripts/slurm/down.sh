@@ -11,23 +11,9 @@ export PATH="$PATH:/usr/sbin:/sbin"
 
 log() { echo "[slurm-down] $*" >&2; }
 
-# running PID: true while PID exists and is not a zombie (PID 1 of some containers/VMs never reaps orphans).
-running() {
-    local stat
-    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
-    stat="${stat##*) }"
-    [[ ${stat:0:1} != [ZX] ]]
-}
-
-# pid_alive NAME PIDFILE: true when PIDFILE names a running process whose command is NAME (guards against
-# pid reuse).
-pid_alive() {
-    local name=$1 pidfile=$2 pid
-    [[ -s $pidfile ]] || return 1
-    pid="$(tr -dc '0-9' <"$pidfile")"
-    [[ -n $pid ]] && running "$pid" || return 1
-    [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$name" ]]
-}
+# Process checks shared with the other script.
+# shellcheck source=scripts/slurm/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # stop_daemon NAME: TERM the daemon named by its pid file, then KILL it if still there after 10 s.
 stop_daemon() {
