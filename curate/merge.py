@@ -12,7 +12,6 @@ markers get the new manifest checksums, so a later `curate run` of the same run 
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -23,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curate.checksum import sha256_file
 from curate.manifest import SCHEMA
 from curate.megatron import INT32, IndexedReader, write_index
 from curate.sink import DONE_DIR, ROW_GROUP, SIDECAR_SCHEMA
@@ -101,7 +101,7 @@ def merge_run(out: str | os.PathLike) -> dict:
         files = {}
         for suffix in (".bin", ".idx", ".parquet"):
             rel = f"{MERGED}/{name}{suffix}"
-            files[rel] = outputs[rel] = _sha256(out / rel)
+            files[rel] = outputs[rel] = sha256_file(out / rel)
         section["dumps"][name] = {"dump": dumps_seen[name], "sequences": len(plan[name]), "tokens": n_tokens,
                                   "files": files}
     for stale in (out / MERGED).iterdir():  # shards of dumps no longer present (e.g. all erased)
@@ -118,7 +118,7 @@ def merge_run(out: str | os.PathLike) -> dict:
         table = table.set_column(table.schema.get_field_index("shard"), "shard", pa.array(shard, pa.string()))
         table = table.set_column(table.schema.get_field_index("seq_index"), "seq_index", pa.array(seq, pa.int64()))
         _write_parquet(mpath, table.cast(SCHEMA), SCHEMA)
-        new_sha[str(mpath.relative_to(out))] = _sha256(mpath)
+        new_sha[str(mpath.relative_to(out))] = sha256_file(mpath)
 
     # 4. checksums: completion markers, then run.json
     for marker in sorted((out / DONE_DIR).glob("*.json")):
@@ -204,9 +204,3 @@ def _file_index(p: Path) -> tuple[int, str]:
     return (int(head) if head.isdigit() else 1 << 62, p.stem)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

@@ -169,14 +169,6 @@ def preflight(files: list[InputFile]) -> None:
                 raise InputError(f"{f.path}: cannot be opened ({type(e).__name__}: {e})") from e
 
 
-def file_sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def source_type_of(url: str, declared: str | None = None) -> str:
     if declared in ("web", "code"):
         return declared

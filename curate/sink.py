@@ -18,20 +18,13 @@ from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 from curate.blocks.base import FILE_END, KEPT, state
+from curate.checksum import sha256_file
 from curate.manifest import SCHEMA, dumps_detail
 from curate.megatron import IndexedWriter
 
 ROW_GROUP = 8192
 SIDECAR_SCHEMA = pa.schema([("doc_id", pa.string()), ("seq_index", pa.int64())])
 DONE_DIR = ".curate/done"
-
-
-def _sha256_file(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 class _ParquetStream:
@@ -165,13 +158,13 @@ class _FileOutputs:
         outputs = {}
         if self.shard is not None:
             for p in self.shard.close():
-                outputs[str(p.relative_to(self.out))] = _sha256_file(p)
+                outputs[str(p.relative_to(self.out))] = sha256_file(p)
             p = self.sidecar.close()
-            outputs[str(p.relative_to(self.out))] = _sha256_file(p)
+            outputs[str(p.relative_to(self.out))] = sha256_file(p)
         p = self.manifest.close()
-        outputs[str(p.relative_to(self.out))] = _sha256_file(p)
+        outputs[str(p.relative_to(self.out))] = sha256_file(p)
         marker = {
-            "run_id": self.run_id, "source_file": f.name, "input_sha256": _sha256_file(f.path), "input_bytes": os.path.getsize(f.path),
+            "run_id": self.run_id, "source_file": f.name, "input_sha256": sha256_file(f.path), "input_bytes": os.path.getsize(f.path),
             "documents": rows, **self.counts, "tokens": self.n_tokens, "outputs": outputs,
         }
         done = self.out / DONE_DIR / f"{self.stem}.json"

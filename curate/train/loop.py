@@ -13,7 +13,6 @@ Megatron's packed labels), and can only remove positions from the loss, never re
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import random
@@ -26,6 +25,8 @@ import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
+
+from curate.checksum import sha256_file
 
 from .configs import ModelConfig, get_preset
 from .data import PackedLoader, discover_shards
@@ -104,14 +105,6 @@ def _all_reduce(t: torch.Tensor) -> torch.Tensor:
 
 
 # ---------------------------------------------------------------- lineage
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def code_revision() -> str:
