@@ -2,7 +2,8 @@
 
 Over the real robots.txt files in ../shared/corpora/robots/real/*.txt, with a URL set per host (paths sampled
 from the file's own rules plus generic paths), it times, in the same run:
-  ours     RobotsTxt.parse(body) once per file, then blocking_evidence(agents, url) per URL (evidence kept)
+  ours     RobotsTxt.parse(body) once per file, then blocking(agents, url) per URL: the call the optout policy
+           makes, evidence kept (per refusing rule: the agents, group, rule as written, line, pattern)
   protego  Protego.parse(text) once per file, then can_fetch(url, agent) for every agent, per URL
 with parse time included and excluded, and prints a markdown table of medians over repeats plus the speed
 ratio. A third row, "typical pipeline", does the same (parse included) on a subset of files with many more
@@ -97,7 +98,7 @@ def run_ours(corpus, agents) -> tuple[float, float, list]:
         t0 = clock()
         robots = RobotsTxt.parse(body)
         t1 = clock()
-        out = [robots.blocking_evidence(agents, url) for url in urls]
+        out = [robots.blocking(agents, url) for url in urls]
         t2 = clock()
         parse_s += t1 - t0
         decide_s += t2 - t1
@@ -140,7 +141,7 @@ def disagreements(corpus, agents, ours, theirs) -> tuple[Counter, int, int]:
     for (_b, _t, urls), our_file, their_file in zip(corpus, ours, theirs):
         host_diff = False
         for evidence, fetchable in zip(our_file, their_file):
-            blocked = {d.agent for d in evidence}
+            blocked = {agent for block in evidence for agent in block.agents}
             for agent, protego_ok in zip(agents, fetchable):
                 total += 1
                 if (agent not in blocked) != protego_ok:

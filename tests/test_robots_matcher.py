@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from curate.robots import Decision, RobotsTxt, is_allowed, load_agents
+from curate.robots import Block, Decision, RobotsTxt, is_allowed, load_agents
 from curate.robots.agents import parse_agent_list
 from curate.robots.matcher import (
     MAX_LINE_BYTES,
@@ -441,6 +441,10 @@ def test_shared_evidence_agrees_with_per_agent_decisions_on_real_files(corpora: 
                 assert got == expected, (path.name, url, star)
                 assert [d.to_dict() for d in got] == [d.to_dict() for d in expected]
                 assert robots.blocked_agents(list(agents), url, star) == [d.agent for d in expected]
+                blocks = robots.blocking(agents, url, star)
+                by_agent = {d.agent: d for b in blocks for d in b.decisions()}
+                assert [by_agent.get(d.agent) for d in expected] == expected and len(by_agent) == len(expected)
+                assert len({b.line for b in blocks}) == len(blocks)  # one Block per deciding rule
                 blocked_seen += bool(expected)
     assert blocked_seen > 20  # the sample exercises blocking evidence, not only allowed URLs
 
@@ -527,6 +531,25 @@ def test_blocked_agents_with_apertus_list_star_on() -> None:
         "line": 5, "pattern": "/archive/",
     }
     json.dumps([d.to_dict() for d in evidence])
+
+
+def test_blocking_gives_one_shared_block_per_rule() -> None:
+    robots = RobotsTxt.parse(ROBOTS_FOR_AGENTS)
+    agents = tuple(APERTUS)
+    blocks = robots.blocking(agents, f"{URL}/archive/1")
+    assert blocks == (
+        Block(("CCBot", "CCBot/2.0", "CCBot/1.0"), ("CCBot",), "Disallow: /archive/", 5, "/archive/"),
+        Block(("GPTBot",), ("GPTBot",), "Disallow: /", 2, "/"),
+    )
+    assert robots.blocking(agents, f"{URL}/archive/2") is blocks  # the same outcome is the same object
+    assert robots.blocking(agents, f"{URL}/public") == (Block(("GPTBot",), ("GPTBot",), "Disallow: /", 2, "/"),)
+    assert robots.blocking(agents, f"{URL}/private/x")[0].agents == tuple(
+        a for a in APERTUS if a not in ("GPTBot", "CCBot", "CCBot/2.0", "CCBot/1.0"))
+    assert robots.blocking(("CCBot",), f"{URL}/public") == ()
+    only_star = RobotsTxt.parse("User-agent: *\nDisallow: /\n")
+    assert only_star.blocking(agents, f"{URL}/x") == (Block(agents, ("*",), "Disallow: /", 2, "/"),)
+    assert only_star.blocking(agents, f"{URL}/x", star=False) == ()
+    assert RobotsTxt.parse("User-agent: *\nAllow: /\n").blocking(agents, f"{URL}/x") == ()
 
 
 def test_blocked_agents_star_off() -> None:

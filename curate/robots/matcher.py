@@ -37,9 +37,10 @@ import operator
 import re
 from dataclasses import dataclass
 from itertools import repeat
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, NamedTuple
 
 __all__ = [
+    "Block",
     "Decision",
     "LineReport",
     "RobotsTxt",
@@ -60,6 +61,9 @@ _LINE_WS = " \t\v\f"  # whitespace that can occur inside a line once line ends a
 _AGENT_TOKEN = re.compile(r"[A-Za-z_-]*")
 _SPACE_OR_TAB = re.compile(r"[ \t]+")
 _PATH_START = re.compile(r"[/?;]")
+# "http(s)://", the authority (up to the first "/?;" or "#"), then the path, params and query up to any "#"
+# (empty when the fragment starts first or nothing follows the authority).
+_HTTP_PATH = re.compile(r"https?://[^/?;#]*([^#]*)")
 _ESCAPE_NEEDED = re.compile(r"%[0-9A-Fa-f]{2}|[\x80-\xff]")
 
 # One pass over the whole (line-end normalised) text finds the lines that can be user-agent/allow/disallow
@@ -107,16 +111,11 @@ def path_params_query(url: str) -> str:
     """Return the path, params and query of ``url`` (scheme, authority and fragment removed), always starting
     with ``/``; ``/`` when the URL has no path. Mirrors Google's GetPathParamsQuery, including its handling of
     scheme-less and protocol-relative URLs."""
-    if url.startswith(("https://", "http://")):
+    m = _HTTP_PATH.match(url)
+    if m is not None:
         # Common case: nothing can precede "://", so the path starts at the first "/?;" after the host.
-        start = _PATH_START.search(url, 8 if url[4] == "s" else 7)
-        if start is None:
-            return "/"
-        hash_pos = url.find("#")
-        if 0 <= hash_pos < start.start():
-            return "/"
-        path = url[start.start() :] if hash_pos < 0 else url[start.start() : hash_pos]
-        return path if path[0] == "/" else "/" + path
+        path = m.group(1)
+        return path if path[:1] == "/" else "/" + path
     search_start = 2 if url.startswith("//") else 0
     early = _PATH_START.search(url, search_start)
     protocol_end = url.find("://", search_start)
@@ -489,6 +488,25 @@ class Decision(tuple):
     __le__ = __gt__ = __ge__ = __lt__
 
 
+class Block(NamedTuple):
+    """One rule that refuses a URL to some of the asked agents: the evidence of a bulk opt-out decision.
+
+    ``agents`` are the asked agents this rule refuses (in the order asked), ``group`` the user-agent values (as
+    written) of the group the rule belongs to, ``rule`` the line as written, ``line`` its 1-based number and
+    ``pattern`` the canonical pattern that matched. `RobotsTxt.blocking` returns one per deciding rule, built
+    once per rule and shared by every URL it refuses: agents decided by the same rule share one record."""
+
+    agents: tuple[str, ...]
+    group: tuple[str, ...]
+    rule: str
+    line: int
+    pattern: str
+
+    def decisions(self) -> list[Decision]:
+        """The same evidence as one `Decision` per agent."""
+        return [Decision(a, False, self.group, self.rule, self.line, self.pattern) for a in self.agents]
+
+
 _new_decision = tuple.__new__  # tuple.__new__(Decision, (agent, evidence)): a Decision built in C
 
 
@@ -762,11 +780,30 @@ def _agent_key_uncached(agent: str, exact: bool) -> str | None:
     return token.lower() if token else None
 
 
+def _agent_tokens(agents: tuple[str, ...], exact: bool) -> tuple[str | None, ...]:
+    """`_agent_key` of each agent, cached per agent list (the same list is asked of every file)."""
+    tokens = _AGENT_TOKENS.get((agents, exact))
+    if tokens is None:
+        tokens = tuple(_agent_key(agent, exact) for agent in agents)
+        if len(_AGENT_TOKENS) < 256:  # bounded: callers passing ever new lists cannot grow it without limit
+            _AGENT_TOKENS[(agents, exact)] = tokens
+    return tokens
+
+
+_AGENT_TOKENS: dict[tuple[tuple[str, ...], bool], tuple[str | None, ...]] = {}
+
+
 def _path_key(url: str) -> str:
     """The URL's path+params+query as matched: its UTF-8 bytes, one character per byte (patterns are ASCII)."""
-    if not isinstance(url, str):
+    m = _HTTP_PATH.match(url) if url.__class__ is str else None
+    if m is not None:  # the common case, inlined: one regex match
+        path = m.group(1)
+        if path[:1] != "/":
+            path = "/" + path
+    elif isinstance(url, str):
+        path = path_params_query(url)
+    else:
         raise TypeError(f"url must be str, not {type(url).__name__}")
-    path = path_params_query(url)
     if path.isascii():
         return path
     return path.encode("utf-8", "surrogateescape").decode("latin-1")
@@ -866,10 +903,9 @@ class RobotsTxt:
     # ---- agent resolution ---------------------------------------------------------------------------
     def _specific(self, token: str) -> _RuleSet | None:
         """The merged rule set of every group naming ``token`` (lower-cased), None when none names it."""
-        try:
-            return self._by_token[token]
-        except KeyError:
-            pass
+        ruleset = self._by_token.get(token, _MISSING)
+        if ruleset is not _MISSING:
+            return ruleset
         groups = self._groups_by_token.get(token)
         ruleset = self._ruleset(tuple(groups)) if groups else None
         self._by_token[token] = ruleset
@@ -922,21 +958,34 @@ class RobotsTxt:
         key = (tuple(agents), star, exact_agent)
         plan = self._plans.get(key)
         if plan is None:
-            by_set: dict[int, _PlanEntry] = {}
-            for position, agent in enumerate(key[0]):
-                if not star and agent == "*":
-                    continue  # star=False: only groups that name an agent count
-                ruleset = self._ruleset_for(agent, star, exact_agent)
-                if ruleset is not None:
+            asked = key[0]
+            tokens = _agent_tokens(asked, exact_agent)
+            if star and self._groups_by_token.keys().isdisjoint(tokens):
+                # No group names any of them (most files): the * groups, if any, decide for every agent.
+                ruleset = self._global_rules()
+                entries = [] if ruleset is None else [_PlanEntry(ruleset, list(asked), list(range(len(asked))))]
+                plan = self._plans[key] = _Plan(entries)
+            else:
+                plan = self._plans[key] = self._grouped_plan(asked, tokens, star)
+        if isinstance(agents, tuple):  # only immutable lists may be recognised by identity
+            self._last_plan = (agents, star, exact_agent, plan)
+        return plan
+
+    def _grouped_plan(self, asked: tuple[str, ...], tokens: tuple[str | None, ...], star: bool) -> _Plan:
+        by_set: dict[int, _PlanEntry] = {}
+        for position, (agent, token) in enumerate(zip(asked, tokens)):
+            if not star and agent == "*":
+                continue  # star=False: only groups that name an agent count
+            ruleset = self._specific(token) if token is not None else None
+            if ruleset is None and star:
+                ruleset = self._global_rules()
+            if ruleset is not None:
                     entry = by_set.get(id(ruleset))
                     if entry is None:
                         entry = by_set[id(ruleset)] = _PlanEntry(ruleset)
                     entry.agents.append(agent)
                     entry.positions.append(position)
-            plan = self._plans[key] = _Plan(list(by_set.values()))
-        if isinstance(agents, tuple):  # only immutable lists may be recognised by identity
-            self._last_plan = (agents, star, exact_agent, plan)
-        return plan
+        return _Plan(list(by_set.values()))
 
     def blocked_agents(
         self, agents: Iterable[str], url: str, star: bool = True, *, exact_agent: bool = False
@@ -953,6 +1002,25 @@ class RobotsTxt:
             rule = single.ruleset.evaluate(path)
             return [] if rule is None or not rule[_BLOCKS] else list(single.agents)
         return list(plan.merged(path)[1])
+
+    def blocking(
+        self, agents: Iterable[str], url: str, star: bool = True, *, exact_agent: bool = False
+    ) -> tuple[Block, ...]:
+        """The rules that refuse ``url`` to any of ``agents``, each a `Block` naming the agents it refuses; an
+        empty tuple when every agent may fetch it. The bulk opt-out API: results are immutable and shared, one
+        record per deciding rule rather than one per agent (see `blocking_evidence` for per-agent Decisions).
+        ``star`` as in `blocked_agents`. Pass the same agent tuple on every call: its plan is then reused
+        without re-hashing the list."""
+        path = _path_key(url)
+        plan = self._plan(agents, star, exact_agent)
+        single = plan.single
+        if single is None:
+            return plan.merged_blocks(path)
+        rule = single.ruleset.evaluate(path)  # the common case: one rule set decides for every agent asked
+        if rule is None or not rule[_BLOCKS]:
+            return ()
+        found = single.blocks.get(rule[_SCORE])
+        return single.block(rule) if found is None else found
 
     def blocking_evidence(
         self, agents: Iterable[str], url: str, star: bool = True, *, exact_agent: bool = False
@@ -973,13 +1041,14 @@ class RobotsTxt:
 class _PlanEntry:
     """Agents (and their positions in the asked list) that one rule set decides for."""
 
-    __slots__ = ("ruleset", "agents", "positions", "cache")
+    __slots__ = ("ruleset", "agents", "positions", "cache", "blocks")
 
-    def __init__(self, ruleset: _RuleSet) -> None:
+    def __init__(self, ruleset: _RuleSet, agents: list[str] | None = None, positions: list[int] | None = None):
         self.ruleset = ruleset
-        self.agents: list[str] = []
-        self.positions: list[int] = []
+        self.agents: list[str] = [] if agents is None else agents
+        self.positions: list[int] = [] if positions is None else positions
         self.cache: dict[int, tuple[Decision, ...]] = {}  # by rule score (unique within a rule set)
+        self.blocks: dict[int, tuple[Block]] = {}  # the same, as one shared Block
 
     def evidence(self, rule: tuple) -> tuple[Decision, ...]:
         """The Decisions of all member agents blocked by ``rule``, built once per rule (in C: one tuple each)."""
@@ -990,24 +1059,36 @@ class _PlanEntry:
             self.cache[rule[_SCORE]] = found
         return found
 
+    def block(self, rule: tuple) -> tuple[Block]:
+        """``(Block,)`` for the member agents blocked by ``rule``, built once per rule."""
+        found = self.blocks.get(rule[_SCORE])
+        if found is None:
+            found = self.blocks[rule[_SCORE]] = (Block(tuple(self.agents), *self.ruleset.rule_evidence(rule)),)
+        return found
+
 
 class _Plan:
     """The plan entries for one agent list, and the merged answers of several entries, cached by outcome."""
 
-    __slots__ = ("entries", "single", "answers")
+    __slots__ = ("entries", "single", "answers", "block_answers")
 
     def __init__(self, entries: list[_PlanEntry]) -> None:
         self.entries = entries
         self.single = entries[0] if len(entries) == 1 else None
         self.answers: dict[tuple, tuple[tuple[Decision, ...], tuple[str, ...]]] = {}
+        self.block_answers: dict[tuple, tuple[Block, ...]] = {}
 
-    def merged(self, path: str) -> tuple[tuple[Decision, ...], tuple[str, ...]]:
-        """(decisions, agents) blocked by any entry, in the order the agents were asked."""
+    def _hits(self, path: str) -> tuple:
+        """Per entry, the rule blocking ``path`` for its agents, or None."""
         hits = []
         for entry in self.entries:
             rule = entry.ruleset.evaluate(path)
             hits.append(rule if rule is not None and rule[_BLOCKS] else None)
-        key = tuple(hits)
+        return tuple(hits)
+
+    def merged(self, path: str) -> tuple[tuple[Decision, ...], tuple[str, ...]]:
+        """(decisions, agents) blocked by any entry, in the order the agents were asked."""
+        key = self._hits(path)
         found = self.answers.get(key)
         if found is None:
             pairs = []
@@ -1017,6 +1098,16 @@ class _Plan:
             pairs.sort(key=_first)
             decisions = tuple(d for _p, d in pairs)
             found = self.answers[key] = (decisions, tuple(d.agent for d in decisions))
+        return found
+
+    def merged_blocks(self, path: str) -> tuple[Block, ...]:
+        """The Blocks of every entry that blocks ``path`` (entries in the order of their first agent)."""
+        key = self._hits(path)
+        found = self.block_answers.get(key)
+        if found is None:
+            found = self.block_answers[key] = tuple(
+                entry.block(rule)[0] for entry, rule in zip(self.entries, key) if rule is not None
+            )
         return found
 
 

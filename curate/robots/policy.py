@@ -200,7 +200,7 @@ class OptoutPolicy:
         if not agents or not all(isinstance(a, str) and a.strip() for a in agents):
             raise ValueError(f"agents must be a non-empty list of user-agent names, got {agents!r}")
         self.cache = cache
-        self.agents = agents
+        self.agents = tuple(agents)  # a tuple: RobotsTxt reuses its per-file plan by identity
         self.policy = policy
         self.star = star
         self.granularity = granularity
@@ -272,11 +272,12 @@ class OptoutPolicy:
         if self.granularity == "host" and entry.host_outcome is not None:
             return entry.host_outcome
         if entry.rule == "parse" and entry.robots is not None:
-            decisions = entry.robots.blocking_evidence(self.agents, target, star=self.star)
-            if decisions:
+            blocks = entry.robots.blocking(self.agents, target, star=self.star)
+            if blocks:  # one record per refused agent, grouped by the rule that refuses it
                 blocking = [
-                    {"agent": d.agent, "group": None if d.group is None else list(d.group), "rule": d.rule, "line": d.line}
-                    for d in decisions
+                    {"agent": agent, "group": list(b.group), "rule": b.rule, "line": b.line}
+                    for b in blocks
+                    for agent in b.agents
                 ]
                 outcome: tuple = (False, "optout.robots", "disallowed", blocking)
             else:
