@@ -353,6 +353,27 @@ def test_pattern_matching_agrees_with_reference_algorithm() -> None:
         assert blocked == _reference_match(path, pattern), (pattern, path)
 
 
+def test_many_rules_decide_as_the_reference_algorithm() -> None:
+    # Enough wildcard rules that a path tries only those fitting its first two characters (`_specials_for`):
+    # the deciding rule must still be the longest matching pattern, Allow winning ties.
+    rng = random.Random(2024)
+    for _ in range(150):
+        rules = []
+        for _ in range(rng.randint(10, 40)):
+            start = rng.choice(["/", "/", "/a", "/b", "*", "/ab", "/*"])
+            pattern = start + "".join(rng.choice("ab/*") for _ in range(rng.randint(0, 5)))
+            if rng.random() < 0.2:
+                pattern += "$"
+            rules.append((rng.random() < 0.4, pattern))
+        body = "User-agent: *\n" + "".join(f"{'Allow' if a else 'Disallow'}: {p}\n" for a, p in rules)
+        robots = RobotsTxt.parse(body)
+        for _ in range(40):
+            path = "/" + "".join(rng.choice("ab/$") for _ in range(rng.randint(0, 8)))
+            matching = [(len(p), a) for a, p in rules if _reference_match(path, p)]
+            blocked = bool(matching) and not max(matching)[1]
+            assert robots.is_allowed("x", URL + path) is not blocked, (body, path)
+
+
 def test_fast_reader_agrees_with_line_reader_on_odd_lines() -> None:
     body = (
         b"  User-agent:\tGPTBot  # comment\nuser agent foo\nuseragent: bar\nDisallow /no-colon\n"

@@ -92,6 +92,8 @@ _DISALLOW_TYPOS = ("dissallow", "dissalow", "disalow", "diasllow", "disallaw")
 # "first*" (starts with), "first*last" (then contains), "body$" (equals), "first*last$" (then ends with),
 # anything else (the general matcher).
 _STARTS, _CONTAINS, _EXACT, _ENDS, _GENERAL = range(5)
+# A rule set with more wildcard rules than this tries, per path, only those whose literal start fits the path.
+_BUCKET_MIN = 8
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -598,9 +600,9 @@ def _compile_special(rule: tuple, pattern: str) -> tuple:
     """(score, kind, first, rest, rule) for a pattern with ``*`` or a final ``$``, as `_RuleSet.evaluate`
     tries it: ``first`` is the literal the path must start with (the whole body for _EXACT)."""
     anchored = pattern.endswith("$")
-    body = pattern[:-1] if anchored else pattern
+    body = pattern[:-1] if anchored else pattern.rstrip("*")  # a final "*" matches anything: "/a*b*" is "/a*b"
     if "*" not in body:
-        return rule[_SCORE], _EXACT, body, None, rule
+        return rule[_SCORE], (_EXACT if anchored else _STARTS), body, None, rule
     parts = body.split("*")
     first, middles, last = parts[0], tuple(p for p in parts[1:-1] if p), parts[-1]
     if not middles:
@@ -644,8 +646,8 @@ class _RuleSet:
     longest matching one is found with one lookup per distinct length; the few wildcard and end-anchored
     patterns are tried best first, only while they could still beat the prefix found."""
 
-    __slots__ = ("groups", "all_groups", "text", "prefixes", "lengths", "by_pattern", "special", "decisions",
-                 "evidence")
+    __slots__ = ("groups", "all_groups", "text", "prefixes", "lengths", "by_pattern", "special", "by_start",
+                 "buckets", "decisions", "evidence")
 
     def __init__(self, groups: tuple[_Group, ...], all_groups: list[_Group], text: str) -> None:
         self.groups = groups
@@ -671,6 +673,10 @@ class _RuleSet:
         # One C-level startswith over every plain prefix rules them all out at once.
         self.prefixes = tuple(by_pattern)
         self.special = tuple(special)
+        # Files with many wildcard rules: a path tries only those whose literal start agrees with its first two
+        # characters (lists made per two-character start on first use; see `_specials_for`).
+        self.by_start: dict[str, tuple] | None = {} if len(special) > _BUCKET_MIN else None
+        self.buckets: dict[str, list] | None = None
         # Evidence is immutable: built once per (agent, rule), and per rule for its shared part.
         self.decisions: dict[tuple, Decision] = {}
         self.evidence: dict[tuple | None, tuple] = {}
@@ -686,9 +692,15 @@ class _RuleSet:
                     best = get(path[:length])
                     if best is not None:
                         break
-        if self.special:
+        special = self.special
+        if special:
+            if self.by_start is not None:
+                start = path[:2]
+                special = self.by_start.get(start)
+                if special is None:
+                    special = self._specials_for(start)
             floor = -1 if best is None else best[_SCORE]
-            for score, kind, first, rest, rule in self.special:
+            for score, kind, first, rest, rule in special:
                 if score <= floor:
                     break  # cannot beat the prefix match any more
                 if kind == _EXACT:
@@ -706,6 +718,23 @@ class _RuleSet:
                     elif _wildcard_match(path, rest):
                         return rule
         return best
+
+    def _specials_for(self, start: str) -> tuple:
+        """The wildcard rules a path starting with ``start`` (its first two characters) can match, best first:
+        those whose literal start is a prefix of ``start`` or begins with it (a rule ``/ab*`` needs ``/a``)."""
+        buckets = self.buckets
+        if buckets is None:
+            buckets = self.buckets = {}
+            for entry in self.special:  # by the first two characters of the rule's literal start
+                buckets.setdefault(entry[2][:2], []).append(entry)
+        found = buckets.get("", []) + buckets.get(start[:1], [])
+        if len(start) == 2:
+            found += buckets.get(start, ())
+        found.sort(key=_first, reverse=True)
+        found = tuple(found)
+        if len(self.by_start) < 1024:  # bounded: paths start with few distinct pairs, but need not
+            self.by_start[start] = found
+        return found
 
     def decision(self, agent: str, rule: tuple | None) -> Decision:
         """The (cached) evidence for ``agent`` given the deciding rule from `evaluate`."""
