@@ -3,8 +3,10 @@
 A file is parsed once (`RobotsTxt.parse`), which reads only its user-agent lines (groups and where their rules
 lie); a group's rules are read and indexed when an agent first needs them. An agent is resolved to the merged
 rules that apply to it on first use and cached by product token, so deciding many URLs for many agents only
-walks rules that can apply, and agents sharing a rule set are evaluated once per URL. Evidence (`Decision`) is
-built once per deciding rule and shared by the URLs it decides; line numbers are counted only for evidence.
+walks rules that can apply, and agents sharing a rule set are evaluated once per URL. Evidence is built once
+per deciding rule and shared by the URLs it decides; line numbers are counted only for evidence. Bulk callers
+use `RobotsTxt.blocking`, which returns one immutable `Block` per refusing rule (the agents it refuses, group,
+rule, line, pattern); `decide` and `blocking_evidence` give the same evidence as one `Decision` per agent.
 
 Behaviour reproduced from the reference parser (its test suites are the acceptance tests):
 - the body is handled as bytes: a (partial) UTF-8 byte-order mark is skipped, lines end at CR, LF or CRLF,
@@ -84,6 +86,9 @@ _LINE_TEMPLATE = (
 _AGENT_FIRST = re.compile(_LINE_TEMPLATE.format(first="[uU]"))
 _AGENT_NEXT = re.compile("\n" + _LINE_TEMPLATE.format(first="[uU]"))
 _RULE_NEXT = re.compile("\n" + _LINE_TEMPLATE.format(first="[aAdD]"))
+# A group's lines, every one of them: the same split where the line is an allow/disallow candidate, empty
+# groups where it is not, so that the n-th item is the n-th line of the group (line numbers for free).
+_GROUP_LINES = re.compile("\n(?:" + _LINE_TEMPLATE.format(first="[aAdD]") + ")?")
 
 _USER_AGENT_TYPOS = ("useragent", "user agent")
 _DISALLOW_TYPOS = ("dissallow", "dissalow", "disalow", "diasllow", "disallaw")
@@ -309,25 +314,24 @@ def _has_rule(text: str, start: int, end: int) -> bool:
         pos = m.end()
 
 
-def _rule_candidates(text: str, start: int, end: int) -> list[tuple[str, str, str]]:
-    """(key, value, "") or ("", "", unusual line) for each allow/disallow candidate line in text[start:end]
-    (``start`` just after a line feed, ``end`` at a line start or the end of the text)."""
+def _group_lines(text: str, start: int, end: int) -> list[tuple[str, str, str]]:
+    """For each line of text[start:end] (``start`` just after a line feed, ``end`` at a line start or the end
+    of the text), in order: (key, value, "") for an allow/disallow candidate line split by the regex, ("", "",
+    line) for a candidate line to read exactly, ("", "", "") for any other line."""
     if len(text) <= MAX_LINE_BYTES:  # no line can be cut at the length limit: the regex split is exact
-        return _RULE_NEXT.findall(text, start - 1, end)
+        return _GROUP_LINES.findall(text, start - 1, end)
     found = []
-    for m in _RULE_NEXT.finditer(text, start - 1, end):
+    for m in _GROUP_LINES.finditer(text, start - 1, end):
+        key, unusual = m.group(1, 3)
         line_start = m.start() + 1
-        if m.group(1) is not None and m.end() - line_start <= MAX_LINE_BYTES:
-            found.append((m.group(1), m.group(2), ""))
-        else:
+        if key is not None and m.end() - line_start <= MAX_LINE_BYTES:
+            found.append((key, m.group(2), ""))
+        elif key is not None or unusual is not None:
             line_end = text.find("\n", line_start)
             found.append(("", "", text[line_start:] if line_end < 0 else text[line_start:line_end]))
+        else:
+            found.append(("", "", ""))
     return found
-
-
-def _rule_candidate_offsets(text: str, start: int, end: int) -> list[int]:
-    """Offsets of the lines `_rule_candidates` reads, in the same order (for line numbers in evidence)."""
-    return [m.start() + 1 for m in _RULE_NEXT.finditer(text, start - 1, end)]
 
 
 _RULE_KEYS: dict[str, bool | None] = {}  # key -> True (allow), False (disallow), None (another directive)
@@ -516,7 +520,7 @@ class _Group:
     """One group: its user-agent values and where its rules are; the rules are read on first use."""
 
     __slots__ = (
-        "number", "agents", "is_global", "start", "end", "rules", "plain", "special", "display", "offsets", "lines"
+        "number", "agents", "is_global", "start", "end", "rules", "plain", "special", "display", "first_line"
     )
 
     def __init__(self, number: int) -> None:
@@ -530,16 +534,15 @@ class _Group:
         self.rules: list[tuple] | None = None  # rule tuples (see _SCORE...), read on first use
         self.plain: list[tuple] = []  # the rules with plain prefix patterns
         self.special: list[tuple] = []  # the others, compiled (`_compile_special`)
-        self.offsets: list[int] | None = None  # offsets of its candidate lines, read when evidence needs one
-        self.lines: list[int] | None = None  # their 1-based line numbers, counted once with the offsets
+        self.first_line: int | None = None  # 1-based number of the line at `start`, counted for evidence
 
 
 # A rule is a plain tuple (built in bulk, so no per-rule constructor call):
 #   (score, blocks, allow, pattern, group, index, key, value)
 # score orders the rules (deciding rule = highest matching score: longest pattern, then Allow, then earliest
 # line); blocks is False for Allow and for an empty pattern (priority 0 never blocks); pattern is canonical
-# (escaped); group is the group's number; index is the rule's position among its group's candidate lines
-# (its line number is looked up only when evidence is built); key and value are the line as written.
+# (escaped); group is the group's number; index is the rule's line within its group (its line number is the
+# group's first line + index, counted only when evidence is built); key and value are the line as written.
 _SCORE, _BLOCKS, _ALLOW, _PATTERN, _GROUP, _INDEX, _KEY, _VALUE = range(8)
 
 
@@ -562,10 +565,10 @@ def _read_group(group: _Group, text: str) -> None:
     plain: list[tuple] = []
     special: list[tuple] = []
     kinds = _RULE_KEYS
-    base = group.start  # + candidate index: a position in file order, unique within the file
+    base = group.start  # + line index: a position in file order, unique within the file
     number = group.number
     add_rule, add_plain = rules.append, plain.append
-    for index, (key, value, unusual) in enumerate(_rule_candidates(text, group.start, group.end)):
+    for index, (key, value, unusual) in enumerate(_group_lines(text, group.start, group.end)):
         if key:
             allow = kinds.get(key, _MISSING)
             if allow is _MISSING:
@@ -573,12 +576,14 @@ def _read_group(group: _Group, text: str) -> None:
             if allow is None:
                 continue
             value = value.rstrip(_LINE_WS)
-        else:
+        elif unusual:
             item = _read_line(unusual)
             if item is None or (item[0] != "allow" and item[0] != "disallow"):
                 continue
             allow = item[0] == "allow"
             key, value = item[1], item[2]
+        else:
+            continue  # not an allow/disallow line
         pattern = value if "%" not in value and value.isascii() else _escape(value)
         score = ((len(pattern) << 1 | allow) << 40) - base - index  # = _score(pattern, allow, base + index)
         rule = (score, not allow and pattern != "", allow, pattern, number, index, key, value)
@@ -760,20 +765,10 @@ class _RuleSet:
 
 
 def _line_number(text: str, group: _Group, index: int) -> int:
-    """1-based line number of the group's ``index``-th candidate line. Offsets and line numbers are read once
-    per group, in one pass up to its end (counting from the file's start for every rule made evidence the
-    slowest part of a decision on long files)."""
-    lines = group.lines
-    if lines is None:
-        if group.offsets is None:
-            group.offsets = _rule_candidate_offsets(text, group.start, group.end)
-        lines, line, previous = [], 1, 0
-        for offset in group.offsets:
-            line += text.count("\n", previous, offset)
-            lines.append(line)
-            previous = offset
-        group.lines = lines
-    return lines[index]
+    """1-based line number of the group's ``index``-th line (rules are numbered by line within their group)."""
+    if group.first_line is None:
+        group.first_line = text.count("\n", 0, group.start) + 1  # once per group, and only for evidence
+    return group.first_line + index
 
 
 def _first(item: tuple) -> object:
