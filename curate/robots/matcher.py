@@ -318,8 +318,8 @@ def _group_lines(text: str, start: int, end: int) -> list[tuple[str, str, str]]:
     """For each line of text[start:end] (``start`` just after a line feed, ``end`` at a line start or the end
     of the text), in order: (key, value, "") for an allow/disallow candidate line split by the regex, ("", "",
     line) for a candidate line to read exactly, ("", "", "") for any other line."""
-    if len(text) <= MAX_LINE_BYTES:  # no line can be cut at the length limit: the regex split is exact
-        return _GROUP_LINES.findall(text, start - 1, end)
+    if end - start <= MAX_LINE_BYTES or max(map(len, text[start:end].split("\n"))) <= MAX_LINE_BYTES:
+        return _GROUP_LINES.findall(text, start - 1, end)  # no line is cut at the length limit: the split is exact
     found = []
     for m in _GROUP_LINES.finditer(text, start - 1, end):
         key, unusual = m.group(1, 3)
@@ -996,6 +996,7 @@ class RobotsTxt:
         return plan
 
     def _grouped_plan(self, asked: tuple[str, ...], tokens: tuple[str | None, ...], star: bool) -> _Plan:
+        """The plan when some group names an asked agent: agents grouped by the rule set deciding for them."""
         by_set: dict[int, _PlanEntry] = {}
         for position, (agent, token) in enumerate(zip(asked, tokens)):
             if not star and agent == "*":
@@ -1004,11 +1005,11 @@ class RobotsTxt:
             if ruleset is None and star:
                 ruleset = self._global_rules()
             if ruleset is not None:
-                    entry = by_set.get(id(ruleset))
-                    if entry is None:
-                        entry = by_set[id(ruleset)] = _PlanEntry(ruleset)
-                    entry.agents.append(agent)
-                    entry.positions.append(position)
+                entry = by_set.get(id(ruleset))
+                if entry is None:
+                    entry = by_set[id(ruleset)] = _PlanEntry(ruleset)
+                entry.agents.append(agent)
+                entry.positions.append(position)
         return _Plan(list(by_set.values()))
 
     def blocked_agents(
@@ -1067,7 +1068,9 @@ class _PlanEntry:
 
     __slots__ = ("ruleset", "agents", "positions", "cache", "blocks")
 
-    def __init__(self, ruleset: _RuleSet, agents: list[str] | None = None, positions: list[int] | None = None):
+    def __init__(
+        self, ruleset: _RuleSet, agents: list[str] | None = None, positions: list[int] | None = None
+    ) -> None:
         self.ruleset = ruleset
         self.agents: list[str] = [] if agents is None else agents
         self.positions: list[int] = [] if positions is None else positions
