@@ -606,3 +606,12 @@ def test_extract_agent() -> None:
     assert extract_agent("CCBot/2.0") == "CCBot"
     assert extract_agent("Mozilla/5.0 (compatible)") == "Mozilla"
     assert extract_agent("1bot") == ""
+
+
+def test_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    code = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "robots.txt").write_text("User-agent: *\nAllow: /\n\nUser-agent: GPTBot\nDisallow: /\n")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {})
+    assert capsys.readouterr().out == "('GPTBot',) Disallow: / line 5\n"
