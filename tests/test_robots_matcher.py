@@ -573,6 +573,15 @@ def test_blocking_gives_one_shared_block_per_rule() -> None:
     assert RobotsTxt.parse("User-agent: *\nAllow: /\n").blocking(agents, f"{URL}/x") == ()
 
 
+def test_agents_named_by_the_same_groups_share_one_block() -> None:
+    robots = RobotsTxt.parse("User-agent: GPTBot\nUser-agent: CCBot\nDisallow: /x\n\nUser-agent: *\nDisallow: /y\n")
+    agents = tuple(APERTUS)
+    assert robots.blocking(agents, f"{URL}/x/1") == (
+        Block(("CCBot", "CCBot/2.0", "CCBot/1.0", "GPTBot"), ("GPTBot", "CCBot"), "Disallow: /x", 3, "/x"),
+    )
+    assert len(robots._plan(agents, True, False).entries) == 2  # the named groups' rule set and the * one
+
+
 def test_blocked_agents_star_off() -> None:
     robots = RobotsTxt.parse(ROBOTS_FOR_AGENTS)
     assert robots.blocked_agents(APERTUS, f"{URL}/private/x", star=False) == ["GPTBot"]

@@ -846,6 +846,7 @@ class RobotsTxt:
         self._plans: dict[tuple, _Plan] = {}
         self._last_plan: tuple | None = None
         self._scan: dict | None = None
+        self._rulesets: dict[tuple[int, ...], _RuleSet] = {}  # by group numbers
 
     # ---- construction -------------------------------------------------------------------------------
     @classmethod
@@ -880,7 +881,13 @@ class RobotsTxt:
         return cls(text, groups, by_token)
 
     def _ruleset(self, groups: tuple[_Group, ...]) -> _RuleSet:
-        return _RuleSet(groups, self._groups, self._text)
+        """The rule set of these groups, one per distinct set: agents named by the same groups (``User-agent:
+        CCBot`` and ``User-agent: GPTBot`` over one block of rules) share it, so it is evaluated once per URL."""
+        key = tuple(g.number for g in groups)
+        ruleset = self._rulesets.get(key)
+        if ruleset is None:
+            ruleset = self._rulesets[key] = _RuleSet(groups, self._groups, self._text)
+        return ruleset
 
     # ---- parse statistics (read line by line on demand) ---------------------------------------------
     def _full_scan(self) -> dict:
