@@ -94,38 +94,40 @@ def load_corpus(limit: int | None, urls_per_host: int, seed: int) -> list[tuple[
     return corpus
 
 
-def run_ours(corpus, agents, per_agent: bool = False) -> tuple[float, float, list]:
-    """blocking() per URL; per_agent=True: blocking_evidence() (one Decision object per refused agent)."""
+def time_files(corpus, parse, decide) -> tuple[float, float, list]:
+    """(parse_s, decide_s, results) over the corpus: parse(body, text) once per file, then decide(parsed, urls)
+    for its URLs; every file's results are kept until the run ends."""
     parse_s = decide_s = 0.0
     results = []
     clock = time.perf_counter
-    for body, _text, urls in corpus:
+    for body, text, urls in corpus:
         t0 = clock()
-        robots = RobotsTxt.parse(body)
-        decide = robots.blocking_evidence if per_agent else robots.blocking
+        parsed = parse(body, text)
         t1 = clock()
-        out = [decide(agents, url) for url in urls]
+        out = decide(parsed, urls)
         t2 = clock()
         parse_s += t1 - t0
         decide_s += t2 - t1
         results.append(out)
     return parse_s, decide_s, results
+
+
+def run_ours(corpus, agents, per_agent: bool = False) -> tuple[float, float, list]:
+    """blocking() per URL; per_agent=True: blocking_evidence() (one Decision object per refused agent)."""
+    if per_agent:
+        def decide(robots, urls):
+            return [robots.blocking_evidence(agents, url) for url in urls]
+    else:
+        def decide(robots, urls):
+            return [robots.blocking(agents, url) for url in urls]
+    return time_files(corpus, lambda body, _text: RobotsTxt.parse(body), decide)
 
 
 def run_protego(corpus, agents) -> tuple[float, float, list]:
-    parse_s = decide_s = 0.0
-    results = []
-    clock = time.perf_counter
-    for _body, text, urls in corpus:
-        t0 = clock()
-        robots = Protego.parse(text)
-        t1 = clock()
-        out = [[robots.can_fetch(url, agent) for agent in agents] for url in urls]
-        t2 = clock()
-        parse_s += t1 - t0
-        decide_s += t2 - t1
-        results.append(out)
-    return parse_s, decide_s, results
+    """can_fetch(url, agent) for every agent, per URL."""
+    def decide(robots, urls):
+        return [[robots.can_fetch(url, agent) for agent in agents] for url in urls]
+    return time_files(corpus, lambda _body, text: Protego.parse(text), decide)
 
 
 def timed_pair(
