@@ -84,9 +84,13 @@ class CalibrationSampler(PipelineStep):
             yield
 
 
-def thresholds_from_scores(out_dir: str, top_p: float, sample_max: int) -> dict:
-    """Merge every task's sample (sorted, capped per language by hash order) into thresholds."""
-    from curate.toxicity.thresholds import estimate_thresholds
+def thresholds_from_scores(out_dir: str, top_p: float, sample_max: int, min_docs: int = 200) -> dict:
+    """Merge every task's sample (sorted, capped per language by hash order) into thresholds.
+
+    Never raises on a small or empty sample: see `curate.toxicity.thresholds.calibration_table` for the
+    fallbacks (languages below `min_docs` use the pooled threshold; too few pooled scores: no threshold,
+    every document kept, `note` says why)."""
+    from curate.toxicity.thresholds import calibration_table
 
     folder = Path(out_dir) / "calibration" / "scores"
     tables = [pq.read_table(p, columns=["doc_id", "language", "score"]) for p in sorted(folder.glob("*.parquet"))]
@@ -97,9 +101,7 @@ def thresholds_from_scores(out_dir: str, top_p: float, sample_max: int) -> dict:
         lst = by_lang.setdefault(r["language"], [])
         if len(lst) < sample_max:
             lst.append(r["score"])
-    thresholds = estimate_thresholds(by_lang, top_p=top_p)
-    return {"top_p": top_p, "thresholds": thresholds,
-            "sample_sizes": {k: len(v) for k, v in sorted(by_lang.items())}}
+    return calibration_table(by_lang, top_p=top_p, min_docs=min_docs)
 
 
 def load_scores(out_dir: str, stem: str) -> dict[str, tuple[float, dict]]:

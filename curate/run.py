@@ -63,6 +63,23 @@ def make_blocks(pipe: Pipeline, thresholds: dict | None = None, run_dir: str | N
     return steps
 
 
+def _warn(msg: str) -> None:
+    import sys
+
+    print(f"warning: {msg}", file=sys.stderr)
+
+
+def _calibration_evidence(blocks: list, cal: dict | None) -> None:
+    """Let the toxicity block record how its thresholds were set (`source`, and `note` when there is no
+    threshold at all), next to the sample sizes it already records in the manifest's detail."""
+    if not cal:
+        return
+    extra = {k: cal[k] for k in ("source", "note") if k in cal}
+    for b in blocks:
+        if getattr(b, "stage", None) == "toxicity" and isinstance(getattr(b, "calibration", None), dict):
+            b.calibration = {**b.calibration, **extra}
+
+
 def compute_run_id(pipe: Pipeline, files: list[InputFile], robots_digest: str | None) -> str:
     """Content-addressed: same pipeline, same inputs (names and sizes), same robots cache -> same id."""
     h = hashlib.sha256()
@@ -142,10 +159,14 @@ def run(pipe_path: str, input_spec, out: str, robots_cache: str | None = None, o
             tmp.write_text(json.dumps(cal, indent=1, sort_keys=True))
             os.replace(tmp, cal_file)
         thresholds = json.loads(cal_file.read_text())
+        for w in thresholds.get("warnings", []):
+            _warn(w)
 
     # 2. the main pass
+    blocks = make_blocks(pipe, thresholds, str(out_dir))
+    _calibration_evidence(blocks, thresholds)
     steps = [InputReader(files, options, done_dir=str(out_dir / DONE_DIR), run_id=run_id),
-             *make_blocks(pipe, thresholds, str(out_dir)),
+             *blocks,
              ShardManifestWriter(str(out_dir), run_id, progress=opts.progress)]
     _executor(steps, out_dir, "curate", opts).run()
 

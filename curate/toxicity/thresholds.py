@@ -7,6 +7,15 @@ boundary are all kept (we never drop more than p%): with scores [.1, .5, .5, .5]
 threshold is 0.5 and nothing is dropped. Languages with fewer than `min_docs` sample scores use the
 threshold of all scores pooled, and the table records that.
 
+Small or empty samples (`calibration_table`, what `curate run` writes to calibration/toxicity.json): a
+top-p threshold needs at least `min_pooled_docs(top_p)` = ceil(1 / top_p) pooled scores (20 for 5%) before
+it can drop even one document. Below that (a run of 20 documents sampled at 5%, or a sample where every
+document was opted out or quarantined before toxicity) there is no threshold: `thresholds == {"*": 1.0}`,
+which keeps every document (scores are in [0, 1] and the rule is `score > threshold`), `source["*"] ==
+"none"` and `note` says why. Languages with fewer than `min_docs` scores are left out of `thresholds`, so
+the block applies the pooled threshold `"*"` to them (and to languages never sampled), and `warnings`
+lists them.
+
 Sampling: a document is in the calibration sample when sha256(seed + doc_id) maps below `fraction`, so
 the decision depends on the document alone, never on input order or task partitioning.
 """
@@ -92,6 +101,47 @@ def estimate_thresholds(scores_by_language: Mapping[str, Iterable[float]], top_p
             table.source[lang] = "pooled"
     table.counts[POOLED] = len(pooled_scores)
     return table
+
+
+NO_THRESHOLD = 1.0  # keeps every document: scores are in [0, 1] and a document is dropped when score > threshold
+
+
+def min_pooled_docs(top_p: float) -> int:
+    """The smallest pooled sample whose top-p threshold drops at least one document (ceil(1 / top_p))."""
+    return 1 if top_p <= 0 else max(1, math.ceil(1.0 / top_p - 1e-9))
+
+
+def calibration_table(scores_by_language: Mapping[str, Iterable[float]], top_p: float = 0.05,
+                      min_docs: int = 200) -> dict:
+    """JSON-ready thresholds for the toxicity block, never raising on a small or empty sample.
+
+    `thresholds`: own-threshold languages plus `"*"` (pooled, for every other language); `source`: per
+    sampled language "own" or "pooled", and for `"*"` "pooled" or "none" (no threshold: every document is
+    kept); `sample_sizes`; `warnings` (one line each); `note` when there is no threshold.
+    """
+    per_lang = {lang: _validated(s, lang) for lang, s in scores_by_language.items()}
+    sizes = {lang: len(v) for lang, v in sorted(per_lang.items())}
+    n_pooled = sum(sizes.values())
+    need = min_pooled_docs(top_p)
+    out = {"top_p": top_p, "min_docs": min_docs, "min_pooled_docs": need, "sample_sizes": sizes,
+           "warnings": []}
+    if n_pooled < need:
+        why = ("no document reached toxicity scoring in the calibration sample" if n_pooled == 0 else
+               f"{n_pooled} sampled document(s), fewer than the {need} a top {top_p:.2%} threshold needs")
+        out.update(thresholds={POOLED: NO_THRESHOLD}, source={POOLED: "none"},
+                   note=f"no calibration sample: {why}; no threshold, every document is kept by toxicity")
+        out["warnings"].append(f"toxicity calibration: {why}; no threshold is set and toxicity keeps every document "
+                               f"(raise sample_fraction or set an absolute threshold)")
+        return out
+    table = estimate_thresholds(per_lang, top_p=top_p, min_docs=min_docs)
+    out["thresholds"] = {**{k: v for k, v in sorted(table.items()) if table.source[k] == "own"},
+                         POOLED: table.pooled}
+    out["source"] = {**dict(sorted(table.source.items())), POOLED: "pooled"}
+    small = [f"{k} ({n})" for k, n in sizes.items() if table.source[k] == "pooled"]
+    if small:
+        out["warnings"].append(f"toxicity calibration: {len(small)} language(s) with fewer than {min_docs} sampled "
+                               f"documents use the pooled threshold: {', '.join(small)}")
+    return out
 
 
 def calibration_key(doc_id: str, seed: str = DEFAULT_SEED) -> float:
