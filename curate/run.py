@@ -80,15 +80,120 @@ def _calibration_evidence(blocks: list, cal: dict | None) -> None:
             b.calibration = {**b.calibration, **extra}
 
 
-def compute_run_id(pipe: Pipeline, files: list[InputFile], robots_digest: str | None) -> str:
-    """Content-addressed: same pipeline, same inputs (names and sizes), same robots cache -> same id."""
-    h = hashlib.sha256()
-    h.update(pipe.digest().encode())
-    for f in files:
-        h.update(f"{f.name}\0{os.path.getsize(f.path)}\0".encode())
-    h.update((robots_digest or "").encode())
-    h.update(__version__.encode())
-    return h.hexdigest()[:16]
+class HashCache:
+    """sha256 of files, remembered by (absolute path, size, mtime_ns) in `<run>/.curate/sha256.json`, so a
+    rerun over large inputs and models only stats them. An edit changes the mtime (and usually the size),
+    so it is hashed again; `save()` writes the table atomically."""
+
+    def __init__(self, path: Path | None = None):
+        self.path = path
+        self.table: dict[str, list] = {}
+        if path is not None and path.exists():
+            try:
+                self.table = json.loads(path.read_text())
+            except ValueError:
+                self.table = {}
+
+    def sha256(self, file: str) -> str:
+        from curate.checksum import sha256_file
+
+        file = os.path.abspath(file)
+        st = os.stat(file)
+        hit = self.table.get(file)
+        if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
+            return hit[2]
+        digest = sha256_file(file)
+        self.table[file] = [st.st_size, st.st_mtime_ns, digest]
+        return digest
+
+    def save(self, path: Path | None = None) -> None:
+        path = path or self.path
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.table, indent=0, sort_keys=True))
+        os.replace(tmp, path)
+
+
+def _files_under(path: str) -> list[str]:
+    if os.path.isdir(path):
+        return sorted(os.path.join(d, f) for d, dirs, fs in os.walk(path) for f in fs
+                      if "__pycache__" not in d and not f.startswith("."))
+    return [path] if os.path.isfile(path) else []
+
+
+def decision_files(pipe: Pipeline) -> list[str]:
+    """Every file whose content decides a run's outputs, besides the inputs and the robots cache: agent
+    lists, language and toxicity models (a `hf:` directory's files), lexicons, the license index, the
+    tokenizer. A block's path-valued keys are picked up generically; its defaults are listed here (a new
+    block with a default data file adds a branch)."""
+    from curate import config
+
+    data = Path(__file__).resolve().parent / "data"
+    out: list[str] = []
+    for name, cfg in pipe.blocks:
+        for key, spec in config.BLOCKS.get(name, {}).items():
+            val = cfg.get(key)
+            if key == "cache" or not isinstance(val, str):
+                continue
+            if spec[0] == "path" or val.startswith("hf:"):
+                out += _files_under(val[3:] if val.startswith("hf:") else val)
+        if name == "optout":
+            from curate.robots.agents import BUNDLED_LISTS
+
+            agents = cfg.get("agents") or "apertus"
+            out += _files_under(str(data / "agents" / BUNDLED_LISTS[agents]) if agents in BUNDLED_LISTS else agents)
+        elif name == "language" and not cfg.get("model"):
+            from curate.blocks.language import lid176_path
+
+            out.append(lid176_path())
+        elif name == "toxicity":
+            out += _files_under(str(data / "toxicity"))  # lexicons and the shipped default model
+        elif name == "license":
+            out += _files_under(str(data / "license"))
+        elif name == "tokenize":
+            from curate.tokenizer import tekken_path
+
+            out.append(tekken_path(f"{cfg.get('tokenizer') or 'tekken_240718'}.json"))
+    seen: set[str] = set()
+    return [p for p in map(os.path.abspath, out) if not (p in seen or seen.add(p))]
+
+
+def run_key(pipe: Pipeline, files: list[InputFile], robots_digest: str | None, cache: HashCache | None = None) -> dict:
+    """What the run id is the hash of: the pipeline's decisions, every decision file's sha256 (named
+    relative to nothing machine-specific), each input's name and sha256, the robots cache, the version."""
+    cache = cache or HashCache()
+    return {
+        "pipeline": pipe.digest(),
+        "decision_files": [[os.path.basename(p), cache.sha256(p)] for p in decision_files(pipe)],
+        "inputs": [[f.name, cache.sha256(f.path)] for f in files],
+        "robots_cache": robots_digest,
+        "curate_version": __version__,
+    }
+
+
+def compute_run_id(pipe: Pipeline, files: list[InputFile], robots_digest: str | None,
+                   cache: HashCache | None = None, key: dict | None = None) -> str:
+    """Content-addressed: same pipeline, same decision files, same input bytes, same robots cache -> same id."""
+    key = key or run_key(pipe, files, robots_digest, cache)
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _what_differs(old: dict, new: dict) -> str:
+    parts = []
+    if old.get("pipeline") != new["pipeline"]:
+        parts.append("the pipeline's settings")
+    if old.get("decision_files") != new["decision_files"]:
+        a, b = dict(map(tuple, old.get("decision_files") or [])), dict(map(tuple, new["decision_files"]))
+        names = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+        parts.append("decision files (" + ", ".join(names[:5]) + ")")
+    if old.get("inputs") != new["inputs"]:
+        a, b = dict(map(tuple, old.get("inputs") or [])), dict(map(tuple, new["inputs"]))
+        changed = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+        parts.append(f"{len(changed)} input file(s) (first: {changed[0]})" if changed else "the input order")
+    if old.get("robots_cache") != new["robots_cache"]:
+        parts.append("the robots cache")
+    if old.get("curate_version") != new["curate_version"]:
+        parts.append("the curate version")
+    return ", ".join(parts) or "the pipeline, inputs or robots cache"
 
 
 def resolve(pipe_path: str, input_spec, out: str, robots_cache: str | None = None) -> tuple[Pipeline, list[InputFile], str | None]:
@@ -118,6 +223,23 @@ def resolve(pipe_path: str, input_spec, out: str, robots_cache: str | None = Non
     return pipe, files, digest
 
 
+def check_out_dir(out_dir: Path, run_id: str, key: dict | None = None) -> None:
+    """Refuse, before writing anything, an --out that holds another run (or something that is not a run)."""
+    prior = out_dir / ".curate" / "run_id"
+    if prior.exists():
+        old = prior.read_text().strip()
+        if old != run_id:
+            try:
+                what = _what_differs(json.loads((out_dir / ".curate" / "run_key.json").read_text()), key or {})
+            except (OSError, ValueError, KeyError, TypeError):
+                what = "the pipeline, decision files, inputs or robots cache"
+            raise ConfigError(f"{out_dir} holds another run ({old}); {what} differ (this run: {run_id}). "
+                              f"Use a new --out.")
+    elif out_dir.is_dir() and any(out_dir.iterdir()) and (
+            (out_dir / "manifests").exists() or (out_dir / "shards").exists() or (out_dir / "run.json").exists()):
+        raise ConfigError(f"{out_dir} holds run outputs without curate's run record (.curate/run_id); use a new --out")
+
+
 def _executor(pipeline: list, out: Path, stage: str, opts: RunOptions, depends=None):
     from curate.executors import make_executor
 
@@ -129,13 +251,14 @@ def run(pipe_path: str, input_spec, out: str, robots_cache: str | None = None, o
     opts = opts or RunOptions()
     pipe, files, robots_digest = resolve(pipe_path, input_spec, out, robots_cache)
     out_dir = Path(out).resolve()
-    run_id = compute_run_id(pipe, files, robots_digest)
-    prior = out_dir / ".curate" / "run_id"
-    if prior.exists() and prior.read_text().strip() != run_id:
-        raise ConfigError(f"{out_dir} holds another run ({prior.read_text().strip()}); the pipeline, inputs or robots "
-                          f"cache differ (this run: {run_id}). Use a new --out.")
+    hashes = HashCache(out_dir / ".curate" / "sha256.json")
+    key = run_key(pipe, files, robots_digest, hashes)
+    run_id = compute_run_id(pipe, files, robots_digest, key=key)
+    check_out_dir(out_dir, run_id, key)
     (out_dir / ".curate").mkdir(parents=True, exist_ok=True)
-    prior.write_text(run_id + "\n")
+    hashes.save()
+    (out_dir / ".curate" / "run_key.json").write_text(json.dumps(key, indent=1, sort_keys=True))
+    (out_dir / ".curate" / "run_id").write_text(run_id + "\n")
     started = dt.datetime.now(dt.timezone.utc).isoformat()
     options = ReaderOptions(**{k: v for k, v in pipe.input.items()})
 
@@ -171,11 +294,11 @@ def run(pipe_path: str, input_spec, out: str, robots_cache: str | None = None, o
     _executor(steps, out_dir, "curate", opts).run()
 
     # 3. lineage
-    return finalize(out_dir, pipe, files, run_id, robots_digest, started, opts, thresholds)
+    return finalize(out_dir, pipe, files, run_id, robots_digest, started, opts, thresholds, key)
 
 
 def finalize(out_dir: Path, pipe: Pipeline, files: list[InputFile], run_id: str, robots_digest, started: str,
-             opts: RunOptions, thresholds) -> dict:
+             opts: RunOptions, thresholds, key: dict | None = None) -> dict:
     markers = []
     missing = []
     for f in files:
@@ -187,6 +310,12 @@ def finalize(out_dir: Path, pipe: Pipeline, files: list[InputFile], run_id: str,
     if missing:
         raise RuntimeError(f"{len(missing)} input file(s) have no completed outputs (first: {missing[0]}); "
                            f"see {out_dir / 'logs'}; run the same command again to resume")
+    expected = dict(map(tuple, (key or {}).get("inputs") or []))
+    stale = [m["source_file"] for m in markers
+             if m["source_file"] in expected and m["input_sha256"] != expected[m["source_file"]]]
+    if stale:  # never claim done for outputs made from other bytes than the inputs now on disk
+        raise RuntimeError(f"{len(stale)} input file(s) changed since their outputs were written (first: {stale[0]}); "
+                           f"use a new --out")
     outputs = {}
     for m in markers:
         outputs.update(m["outputs"])
@@ -199,6 +328,7 @@ def finalize(out_dir: Path, pipe: Pipeline, files: list[InputFile], run_id: str,
         "pipeline_file": pipe.path,
         "pipeline_sha256": pipe.digest(),
         "robots_cache_sha256": robots_digest,
+        "decision_files": (key or {}).get("decision_files"),
         "toxicity_calibration": thresholds,
         "executor": {"kind": opts.executor, "tasks": opts.tasks, "workers": opts.workers},
         "started_at": started,
