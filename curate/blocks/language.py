@@ -12,7 +12,7 @@ import os
 
 from curate.blocks.base import DROPPED, CurateBlock, mark, record
 
-READ_CHARS = 1500
+READ_CHARS = 2000
 UNDETERMINED = "und"
 
 
