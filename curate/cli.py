@@ -128,12 +128,19 @@ def query(sql, manifests, fmt):
 
     from curate.manifest import connect
 
+    if not sql.strip():
+        _fail("empty SQL; for example: curate query \"SELECT status, count(*) FROM manifest GROUP BY 1\" "
+              f"--manifests {manifests}")
     try:
-        cur = connect(manifests).execute(sql)
+        con = connect(manifests)
     except FileNotFoundError as e:
         _fail(str(e))
+    try:
+        cur = con.execute(sql)
     except duckdb.Error as e:
-        _fail(f"query failed: {e}")
+        _fail(_duckdb_message(e))
+    if cur.description is None:  # a statement without a result set
+        return
     cols = [d[0] for d in cur.description]
     rows = cur.fetchall()
     if fmt == "csv":
@@ -153,6 +160,15 @@ def query(sql, manifests, fmt):
         for r in rows:
             t.add_row(*["NULL" if v is None else str(v) for v in r])
         Console().print(t)
+
+
+def _duckdb_message(e: Exception) -> str:
+    """DuckDB's error on one line, without its LINE/caret context; a missing table names the view."""
+    first = next((ln.strip() for ln in str(e).splitlines() if ln.strip()), type(e).__name__)
+    msg = f"query failed: {first}"
+    if "does not exist" in first and ("Table" in first or "Catalog" in first):
+        msg += " (the view is named `manifest`; its columns: curate query 'DESCRIBE manifest')"
+    return msg
 
 
 def _attach(module: str, attr: str) -> None:

@@ -35,7 +35,7 @@ def _optout_lines(ev: dict) -> list[str]:
 
 def explain(row: dict) -> str:
     detail = json.loads(row["detail"] or "{}")
-    out = [f"document {row['doc_id']}",
+    out = [f"document {row['doc_id']}" + (f"  (run {row['run_id']})" if row.get("run_id") else ""),
            f"  url: {row['url']}", f"  source: {row['source_file']} row {row['source_row']}  dump: {row['dump']}  date: {row['date']}",
            f"  decision: {row['status'].upper()}" + (f" at stage {row['stage']} ({row['reason']})" if row["stage"] else "")]
     if row["status"] == "kept":
