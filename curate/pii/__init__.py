@@ -1,7 +1,8 @@
 """PII detection and redaction (e-mail, IP, IBAN, phone, payment card; national ids on request).
 
-Entity names are Presidio's. Detection uses fast candidate regexes gated by cheap prefilters (an ``@``
-for e-mail, a digit for numbers, ``::`` or many colons for IPv6), then validates each candidate the way
+Entity names are Presidio's. Detection finds candidates cheaply (from each ``@`` for e-mail, from
+literal hints such as ``.<digit>.`` for IPv4 and ``:..:`` for IPv6, from one scan for digit runs for phone and
+card numbers), then validates each candidate the way
 Presidio's pattern recognizers do (public-suffix check, ``ipaddress``, mod 97, Luhn, ``phonenumbers``)
 plus the checks Apertus' regexes lacked. No spaCy model and no network access are involved.
 
@@ -10,7 +11,7 @@ plus the checks Apertus' regexes lacked. No spaCy model and no network access ar
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from curate.pii.cards import find_cards
 from curate.pii.emails import find_emails
@@ -104,27 +105,34 @@ def find_pii(
         raise ValueError(f"phone_leniency must be 0..3, got {phone_leniency!r}")
     wanted = _check_types(types)
     regions = regions_for(language, region) if "PHONE_NUMBER" in wanted else ()
-    has_digit = any(t in wanted for t in _NEEDS_DIGIT) and any(ch.isdigit() for ch in text)
-    # Card and AHV numbers (13+ digits) lie inside a phone-like digit run: scan for runs once.
-    runs = digit_runs(text) if has_digit else []
-    long_run = any(m.end() - m.start() >= 13 and sum(ch.isdigit() for ch in m.group()) >= 13 for m in runs)
-
-    # Phone numbers come last: runs inside an already found span need no phonenumbers work.
-    finders: list[tuple[str, Callable[[], list[tuple[int, int]]]]] = [
-        ("EMAIL_ADDRESS", lambda: find_emails(text)),
-        ("IP_ADDRESS", lambda: find_ips(text, public_only=public_ip_only)),
-        ("IBAN_CODE", lambda: find_ibans(text) if has_digit else []),
-        ("CREDIT_CARD", lambda: find_cards(text) if long_run else []),
-        ("CH_AHV", lambda: find_ch_ahv(text) if long_run else []),
-        ("IT_FISCAL_CODE", lambda: find_it_fiscal_code(text)),
-        ("ES_NIF", lambda: find_es_nif(text) if has_digit else []),
-        ("PHONE_NUMBER", lambda: find_phones(text, regions, phone_leniency, [(s, e) for _, s, e in spans], runs)
-         if has_digit else []),
-    ]
     spans: list[Span] = []
-    for kind, finder in finders:
-        if kind in wanted:
-            spans += [(kind, s, e) for s, e in finder()]
+
+    def add(kind: str, found: list[tuple[int, int]]) -> None:
+        spans.extend((kind, s, e) for s, e in found)
+
+    # Each finder gates itself on a cheap test ("@" in the text, a ":" for IPv6, ...).
+    if "EMAIL_ADDRESS" in wanted:
+        add("EMAIL_ADDRESS", find_emails(text))
+    if "IP_ADDRESS" in wanted:
+        add("IP_ADDRESS", find_ips(text, public_only=public_ip_only))
+    if "IT_FISCAL_CODE" in wanted:
+        add("IT_FISCAL_CODE", find_it_fiscal_code(text))
+    if any(t in wanted for t in _NEEDS_DIGIT) and any(ch.isdigit() for ch in text):
+        if "IBAN_CODE" in wanted:
+            add("IBAN_CODE", find_ibans(text))
+        if "ES_NIF" in wanted:
+            add("ES_NIF", find_es_nif(text))
+        # Phone, card and AHV numbers lie in a digit run (cards and AHV in one of 13+ digits): scan once.
+        runs = digit_runs(text)
+        long_runs = [(s, e) for s, e in runs if e - s >= 13 and sum(map(str.isdigit, text[s:e])) >= 13]
+        if long_runs and "CREDIT_CARD" in wanted:
+            add("CREDIT_CARD", find_cards(text, long_runs))
+        if long_runs and "CH_AHV" in wanted:
+            add("CH_AHV", find_ch_ahv(text))
+        # Phone numbers come last: runs inside an already found span need no phonenumbers work.
+        if "PHONE_NUMBER" in wanted:
+            taken = [(s, e) for _, s, e in spans]
+            add("PHONE_NUMBER", find_phones(text, regions, phone_leniency, taken, runs))
     return _resolve_overlaps(spans)
 
 

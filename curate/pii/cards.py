@@ -47,11 +47,18 @@ def _tail_of_iban(text: str, start: int) -> bool:
     return _IBAN_HEAD_BEFORE.search(text, max(0, start - 40), start) is not None
 
 
-def find_cards(text: str) -> list[tuple[int, int]]:
-    """Return (start, end) of each card number (separators inside the span included)."""
+def find_cards(text: str, runs: list[tuple[int, int]] | None = None) -> list[tuple[int, int]]:
+    """Return (start, end) of each card number (separators inside the span included).
+
+    ``runs``: the (start, end) digit runs of ``phone.digit_runs`` that hold >= 13 digits. A card number
+    lies inside one, so only those are scanned (with the character before and two after, which the
+    pattern's look-behind and look-ahead read)."""
+    windows = [(0, len(text))] if runs is None else [(max(0, s - 1), e + 2) for s, e in runs]
     spans = []
-    for m in _CARD.finditer(text):
-        digits = re.sub(r"[ -]", "", m.group())
-        if is_valid_card(digits) and not _tail_of_iban(text, m.start()):
-            spans.append(m.span())
+    for w_start, w_end in windows:
+        for m in _CARD.finditer(text[w_start:w_end]):
+            digits = m.group().replace(" ", "").replace("-", "")
+            start, end = w_start + m.start(), w_start + m.end()
+            if is_valid_card(digits) and not _tail_of_iban(text, start):
+                spans.append((start, end))
     return spans

@@ -35,26 +35,56 @@ def _is_public(address: str) -> bool:
     return ip.is_global
 
 
-# Cheap scan (it starts with a plain digit class, which the regex engine skips to quickly); the strict
-# pattern then runs only where a dotted quad starts. An address starting inside a rejected candidate
-# would follow a digit or a dot, which the strict pattern rejects anyway.
-_IPV4_CANDIDATE = re.compile(r"\d\d{0,2}\.\d{1,3}\.\d{1,3}\.\d")
+# Every dotted quad holds ".<digits>.<digits>.<digit>"; a pattern that starts with a literal is found by
+# a fast string search, and the strict pattern then runs from the first digit before it.
+_IPV4_HINT = re.compile(r"\.\d{1,3}\.\d{1,3}\.\d")
+
+
+def _digits_before(text: str, i: int) -> int:
+    """Start of the run of digits (what the patterns' ``\\d`` matches) that ends at ``i``."""
+    while i and text[i - 1].isdecimal():
+        i -= 1
+    return i
 
 
 def find_ipv4(text: str) -> list[tuple[int, int]]:
     """Return (start, end) of dotted-quad IPv4 addresses, CIDR suffix included when valid."""
-    spans = []
-    for candidate in _IPV4_CANDIDATE.finditer(text):
-        m = _IPV4.match(text, candidate.start())
+    spans: list[tuple[int, int]] = []
+    for hint in _IPV4_HINT.finditer(text):
+        start = _digits_before(text, hint.start())
+        if start == hint.start() or spans and start < spans[-1][1]:
+            continue
+        m = _IPV4.match(text, start)
         if m:
             spans.append(m.span())
     return spans
 
 
+# Every IPv6 candidate holds two colons at most four hex digits apart; found by a fast literal search,
+# then the loose pattern runs from the start of the hex-and-colon run around them (a candidate cannot
+# start inside one: its look-behind refuses a preceding word character or colon).
+_IPV6_HINT = re.compile(r":[0-9A-Fa-f]{0,4}:")
+_HEX_COLON = frozenset("0123456789abcdefABCDEF:")
+
+
+def _ipv6_candidates(text: str):
+    done = 0
+    for hint in _IPV6_HINT.finditer(text):
+        start = hint.start()
+        while start and text[start - 1] in _HEX_COLON:
+            start -= 1
+        if start < done:
+            continue
+        m = _IPV6.match(text, start)
+        done = m.end() if m else hint.end()
+        if m:
+            yield m
+
+
 def find_ipv6(text: str) -> list[tuple[int, int]]:
     """Return (start, end) of IPv6 addresses, zone id and CIDR suffix included when valid."""
     spans = []
-    for m in _IPV6.finditer(text):
+    for m in _ipv6_candidates(text):
         address, zone, prefix = m.group(1), m.group(2) or "", m.group(3) or ""
         if address == "::" or "::" not in address and address.count(":") < 7 and "." not in address:
             continue  # bare "::" (policy) or too few groups to be uncompressed IPv6
@@ -75,9 +105,8 @@ def find_ipv6(text: str) -> list[tuple[int, int]]:
 def find_ips(text: str, public_only: bool = False) -> list[tuple[int, int]]:
     """Return (start, end) of IPv4 and IPv6 addresses; ``public_only`` keeps globally routable ones."""
     spans: list[tuple[int, int]] = []
-    if "." in text:
-        spans += find_ipv4(text)
-    if "::" in text or text.count(":") >= 6:  # uncompressed: 7 colons, or 6 before an embedded IPv4
+    spans += find_ipv4(text)
+    if ":" in text:
         spans += find_ipv6(text)
     if public_only:
         spans = [(s, e) for s, e in spans if _is_public(text[s:e])]

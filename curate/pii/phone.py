@@ -40,8 +40,12 @@ LANGUAGE_REGIONS: dict[str, tuple[str, ...]] = {
 #: Used for a language we have no mapping for: numbers in international format only.
 INTERNATIONAL_ONLY = ("ZZ",)
 
-# >= 7 digits; between two digits at most 3 characters of phone punctuation (no newlines).
-_RUN = re.compile(r"[+(]?\d(?:[ \t\u00a0\u202f().\-/]{0,3}\d){6,}")
+# >= 7 digits; between two digits at most 3 characters of phone punctuation (no newlines). The pattern
+# starts with a plain digit class (the regex engine skips to digits quickly) and only at the first digit
+# of a number: a run starting later in the same number holds fewer digits, so it fails too. A leading
+# "+" or "(" is added back by digit_runs.
+_RUN = re.compile(r"\d(?<!\d\d)(?:[ \t\u00a0\u202f().\-/]{0,3}\d){6,}")
+_DIGITS = re.compile(r"\d+")
 _BEFORE, _AFTER = 3, 12  # context handed to the matcher around each run
 _DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _JOINERS = "-./:"
@@ -181,7 +185,7 @@ def _plausible_regions(run: str, regions: Sequence[str], strict: bool) -> list[s
     Only a cheap necessary condition is checked here (digits against the region's number patterns);
     phonenumbers decides.
     """
-    groups = re.findall(r"\d+", run)[:_MAX_GROUPS]
+    groups = _DIGITS.findall(run)[:_MAX_GROUPS]
     plus = run.startswith("+")
     wanted: list[str] = []
     for first, digits in _sub_runs(groups):
@@ -202,9 +206,16 @@ def _plausible_regions(run: str, regions: Sequence[str], strict: bool) -> list[s
     return wanted
 
 
-def digit_runs(text: str) -> list[re.Match[str]]:
-    """Runs of >= 7 digits joined by phone punctuation; every phone, card or AHV number lies in one."""
-    return list(_RUN.finditer(text))
+def digit_runs(text: str) -> list[tuple[int, int]]:
+    """(start, end) of runs of >= 7 digits joined by phone punctuation, with a "+" or "(" just before
+    the first digit; every phone, card or AHV number lies in one."""
+    runs = []
+    for m in _RUN.finditer(text):
+        start = m.start()
+        if start and text[start - 1] in "+(":
+            start -= 1
+        runs.append((start, m.end()))
+    return runs
 
 
 def find_phones(
@@ -212,7 +223,7 @@ def find_phones(
     regions: Sequence[str],
     leniency: int = 1,
     taken: Sequence[tuple[int, int]] = (),
-    runs: Sequence[re.Match[str]] | None = None,
+    runs: Sequence[tuple[int, int]] | None = None,
 ) -> list[tuple[int, int]]:
     """Return (start, end) of phone numbers valid for one of ``regions`` (or in international format).
 
@@ -223,22 +234,23 @@ def find_phones(
     """
     spans: set[tuple[int, int]] = set()
     n = len(text)
-    for run in digit_runs(text) if runs is None else runs:
-        if _NOT_PHONE.fullmatch(run.group()):
+    for run_start, run_end in digit_runs(text) if runs is None else runs:
+        run = text[run_start:run_end]
+        if _NOT_PHONE.fullmatch(run):
             continue
-        if any(s <= run.start() and run.end() <= e for s, e in taken):
+        if any(s <= run_start and run_end <= e for s, e in taken):
             continue
-        plausible = _plausible_regions(run.group(), regions, leniency >= 1)
+        plausible = _plausible_regions(run, regions, leniency >= 1)
         if not plausible:
             continue
-        w_start, w_end = max(0, run.start() - _BEFORE), min(n, run.end() + _AFTER)
+        w_start, w_end = max(0, run_start - _BEFORE), min(n, run_end + _AFTER)
         window = text[w_start:w_end]
         for region in plausible:
             covered = False
             for match in phonenumbers.PhoneNumberMatcher(window, region, leniency=leniency):
                 start, end = w_start + match.start, w_start + match.end
                 spans.add((start, end))
-                covered |= start <= run.start() and end >= run.end()
+                covered |= start <= run_start and end >= run_end
             if covered:  # another region could only add this run's span again or a shorter one
                 break
     return sorted(span for span in spans if not _glued(text, *span))
