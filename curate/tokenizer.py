@@ -36,6 +36,27 @@ def tekken_path(name: str = "tekken_240718.json") -> str:
     return path
 
 
+def load_tekken(file: str):
+    """(tiktoken Encoding over the non-special vocabulary, number of special ids, vocabulary size) from a
+    tekken JSON file: what mistral-common's Tekkenizer builds, without the per-id tables it also makes (a
+    third of the load time, paid by every worker)."""
+    import base64
+    import json
+
+    import tiktoken
+
+    with open(file, "rb") as f:
+        data = json.load(f)
+    cfg = data["config"]
+    n_special, vocab_size = cfg["default_num_special_tokens"], cfg["default_vocab_size"]
+    ranks = {base64.b64decode(x["token_bytes"]): x["rank"] for x in data["vocab"][: vocab_size - n_special]}
+    if sorted(ranks.values()) != list(range(vocab_size - n_special)):
+        raise ValueError(f"{file}: the vocabulary ranks are not 0..{vocab_size - n_special - 1}")
+    bpe = tiktoken.Encoding(name=os.path.basename(file), pat_str=cfg["pattern"], mergeable_ranks=ranks,
+                            special_tokens={})
+    return bpe, n_special, vocab_size
+
+
 class Tokenizer:
     """Encodes a document as `<s> text </s>` with tekken; PII markers map to their special ids."""
 
@@ -43,13 +64,8 @@ class Tokenizer:
     vocab_size = 131072
 
     def __init__(self, file: str | None = None):
-        from mistral_common.tokens.tokenizers.tekken import Tekkenizer
-
         self.file = file or tekken_path()
-        tek = Tekkenizer.from_file(self.file)
-        self._bpe = tek._model  # tiktoken Encoding over the non-special vocabulary
-        self._offset = tek.num_special_tokens
-        self.vocab_size = tek.n_words
+        self._bpe, self._offset, self.vocab_size = load_tekken(self.file)
 
     def encode(self, text: str) -> np.ndarray:
         ids: list[int] = [BOS]
