@@ -1,7 +1,7 @@
 """Pipeline files (YAML): loading and validation before any work starts.
 
     name: demo
-    input: {format: auto, text_key: text, id_key: id, url_key: url}
+    input: {format: auto, text_key: text, id_key: id, url_key: url, max_chars: 1000000, too_large: quarantine}
     blocks:
       - optout: {cache: ../robots_cache/demo, agents: apertus, policy: retroactive}
       - language: {keep: [en, de, fr, it, rm]}
@@ -77,6 +77,9 @@ INPUT: dict[str, Spec] = {
     "text_key": (str, "text", None),
     "id_key": (str, "id", None),
     "url_key": (str, "url", None),
+    # a record whose text is longer than this is quarantined as input.too_large (or cut, too_large: truncate)
+    "max_chars": (int, 1_000_000, None),
+    "too_large": (str, "quarantine", ("quarantine", "truncate")),
 }
 TOP = {"name", "description", "input", "blocks"}
 
@@ -181,6 +184,8 @@ def load_pipeline(path: str | os.PathLike) -> Pipeline:
             raise ConfigError(f"{path}: unknown key '{k}' (known: {', '.join(sorted(TOP))})")
     base = path.resolve().parent
     inp = _section(f"{path}: input", raw.get("input"), INPUT, base)
+    if inp["max_chars"] < 1:
+        raise ConfigError(f"{path}: input: key 'max_chars' must be >= 1, got {inp['max_chars']}")
     blocks_raw = raw.get("blocks")
     if not isinstance(blocks_raw, list) or not blocks_raw:
         raise ConfigError(f"{path}: key 'blocks' must be a non-empty list")

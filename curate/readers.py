@@ -6,6 +6,12 @@ URL, a broken WARC record, an unreadable parquet row group) becomes a document m
 its reason, so the sink still writes its manifest row. Whole files that cannot be opened at all are
 caught by `preflight()` before any output is written.
 
+Huge records (pipeline key `input: {max_chars: 1000000, too_large: quarantine}`): a text longer than
+`max_chars` characters is quarantined as `input.too_large` (detail: its length) and its text let go at
+once, so it never reaches the blocks; with `too_large: truncate` it is cut to its first `max_chars`
+characters and kept, the detail's `input` entry recording `truncated`, `n_chars_read` and `max_chars`.
+A WARC HTML payload above 10 x `max_chars` bytes is quarantined before extraction (cut there, when truncating).
+
 Files are split across tasks by index (file i goes to task i % world_size), and all per-file outputs are
 named after the file, so the result does not depend on the number of tasks.
 """
@@ -34,6 +40,7 @@ CODE_EXTENSIONS = {
     ".swift", ".kt", ".scala", ".sh", ".pl", ".lua", ".r", ".m", ".jl", ".hs", ".ml", ".sql",
 }
 FORMATS = ("parquet", "jsonl", "warc", "wet")
+HTML_BYTES_PER_CHAR = 10  # a WARC HTML payload above 10 x max_chars bytes is too large before extraction
 
 
 class InputError(Exception):
@@ -182,6 +189,8 @@ class ReaderOptions:
     id_key: str = "id"
     url_key: str = "url"
     format: str = "auto"
+    max_chars: int = 1_000_000  # longer texts: quarantined as input.too_large, or cut when too_large == "truncate"
+    too_large: str = "quarantine"
 
 
 class InputReader(PipelineStep):
@@ -248,6 +257,13 @@ class InputReader(PipelineStep):
                 except UnicodeEncodeError as e:  # lone surrogates from JSON escapes
                     problem = ("input.invalid_unicode", str(e))
         text = text if isinstance(text, str) else ""
+        cut = None
+        if problem is None and len(text) > self.options.max_chars:
+            n, limit = len(text), self.options.max_chars
+            if self.options.too_large == "truncate":
+                text, cut = text[:limit], {"truncated": True, "n_chars_read": n, "max_chars": limit}
+            else:  # the text is let go at once: a 60 MB record must not travel through the blocks
+                problem, text = ("input.too_large", f"{n} characters, more than max_chars = {limit}"), ""
         url = url.strip() if isinstance(url, str) else None
         if doc_id is None or doc_id == "":
             doc_id = "curate:" + hashlib.sha1(f"{f.name}:{row}".encode()).hexdigest()
@@ -266,6 +282,8 @@ class InputReader(PipelineStep):
         state(doc)
         if problem:
             mark(doc, QUARANTINED, "input", problem[0], {"error": problem[1]})
+        elif cut:
+            state(doc)["detail"]["input"] = cut
         return doc
 
     def _quarantine(self, f: InputFile, row: int, reason: str, error: str, doc_id: str | None = None) -> Document:
@@ -331,7 +349,11 @@ class InputReader(PipelineStep):
                         row += 1
                         continue
                     text, url, doc_id, dump, date, extra = self._fields(rec)
-                    yield self._make(f, row, text, url, doc_id, dump, date, extra)
+                    line = s = rec = None  # noqa: F841  (a huge line is not kept alive while its document travels)
+                    doc = self._make(f, row, text, url, doc_id, dump, date, extra)
+                    text = extra = None
+                    yield doc
+                    doc = None
                     row += 1
         except (OSError, EOFError) as e:  # truncated gzip and the like
             yield self._quarantine(f, row, "input.unreadable_rows", f"rows {row}.. unreadable: {type(e).__name__}: {e}")
@@ -376,7 +398,14 @@ class InputReader(PipelineStep):
                                 from datatrove.pipeline.extractors import Trafilatura
 
                                 extractor = Trafilatura(favour_precision=True)
-                            html = payload.decode(_charset(ctype) or "utf-8", "replace")
+                            limit = HTML_BYTES_PER_CHAR * self.options.max_chars
+                            if len(payload) > limit and self.options.too_large != "truncate":
+                                yield self._quarantine(f, row, "input.too_large",
+                                                       f"HTML payload of {len(payload)} bytes, more than "
+                                                       f"{HTML_BYTES_PER_CHAR} x max_chars = {limit}", doc_id)
+                                row += 1
+                                continue
+                            html = payload[:limit].decode(_charset(ctype) or "utf-8", "replace")
                             try:
                                 text = extractor.extract(html) or ""
                             except Exception as e:
