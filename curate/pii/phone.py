@@ -10,13 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from typing import NamedTuple
 
 import phonenumbers
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
-from phonenumbers.phonenumberutil import (
-    _choose_formatting_pattern_for_number,
-    _formatting_rule_has_first_group_only,
-)
+from phonenumbers.phonenumberutil import _formatting_rule_has_first_group_only
 
 #: Regions tried for a document in a given language, most likely first. National-format numbers are
 #: only recognised for these; numbers written with "+<country code>" are found whatever the region.
@@ -107,34 +105,17 @@ _NUMBER_TYPES = ("fixed_line", "mobile", "toll_free", "premium_rate", "shared_co
                  "voip", "pager", "uan", "voicemail")
 
 
-@lru_cache(maxsize=None)
-def _region_rules(region: str) -> tuple[re.Pattern[str], re.Pattern[str] | None, re.Pattern[str] | None]:
-    """(valid national number pattern, national-prefix-for-parsing, international dialling prefix).
-
-    A valid number matches one of the region's number-type patterns (what is_valid_number checks)."""
-    meta = PhoneMetadata.metadata_for_region(region)
-    types = [getattr(meta, name) for name in _NUMBER_TYPES]
-    patterns = [d.national_number_pattern for d in types if d is not None and d.national_number_pattern]
-    general = re.compile("|".join(f"(?:{p})" for p in patterns) or meta.general_desc.national_number_pattern)
-    npfp = meta.national_prefix_for_parsing or meta.national_prefix
-    idd = meta.international_prefix
-    return general, re.compile(npfp) if npfp else None, re.compile(idd) if idd else None
+class _Rules(NamedTuple):
+    """What the prefilter needs of one region, compiled once."""
+    lengths: frozenset[int]  # digit counts of a national-format number, with or without the prefix
+    general: re.Pattern[str]  # valid national number: one of the number-type patterns
+    npfp: re.Pattern[str] | None  # national prefix for parsing
+    idd: re.Pattern[str] | None  # international dialling prefix
+    # phonenumbers' formatting rules in its order: (leading digits, pattern, national prefix required)
+    formats: tuple[tuple[re.Pattern[str] | None, re.Pattern[str], bool], ...]
 
 
-def _prefix_required(region: str, nsn: str) -> bool:
-    """Whether a national-format number must carry the national prefix (phonenumbers rejects it from
-    Leniency.VALID up otherwise): same rule as its ``_is_national_prefix_present_if_required``."""
-    meta = PhoneMetadata.metadata_for_region(region)
-    rule = _choose_formatting_pattern_for_number(meta.number_format, nsn)
-    np_rule = rule.national_prefix_formatting_rule if rule else None
-    return bool(np_rule) and not rule.national_prefix_optional_when_formatting \
-        and not _formatting_rule_has_first_group_only(np_rule)
-
-
-@lru_cache(maxsize=None)
-def _national_lengths(region: str) -> frozenset[int]:
-    """Digit counts a national-format number of ``region`` can have, with or without its prefix."""
-    meta = PhoneMetadata.metadata_for_region(region)
+def _national_lengths(meta) -> frozenset[int]:
     lengths = set(meta.general_desc.possible_length or range(2, 18))
     prefix = len(meta.national_prefix or "")
     if meta.national_prefix_for_parsing and not (meta.national_prefix or "").isdigit():
@@ -144,24 +125,54 @@ def _national_lengths(region: str) -> frozenset[int]:
     return frozenset(lengths | {n + prefix for n in lengths})
 
 
-def _fits_region(digits: str, region: str, strict: bool = False) -> bool:
-    """Necessary condition for a national-format number of ``region``: the digits, with or without
+@lru_cache(maxsize=None)
+def _rules(region: str) -> _Rules:
+    """A valid number matches one of the region's number-type patterns (what is_valid_number checks)."""
+    meta = PhoneMetadata.metadata_for_region(region)
+    types = [getattr(meta, name) for name in _NUMBER_TYPES]
+    patterns = [d.national_number_pattern for d in types if d is not None and d.national_number_pattern]
+    general = re.compile("|".join(f"(?:{p})" for p in patterns) or meta.general_desc.national_number_pattern)
+    npfp = meta.national_prefix_for_parsing or meta.national_prefix
+    idd = meta.international_prefix
+    formats = []
+    for rule in meta.number_format:
+        np_rule = rule.national_prefix_formatting_rule
+        required = bool(np_rule) and not rule.national_prefix_optional_when_formatting \
+            and not _formatting_rule_has_first_group_only(np_rule)
+        leading = re.compile(rule.leading_digits_pattern[-1]) if rule.leading_digits_pattern else None
+        formats.append((leading, re.compile(rule.pattern), required))
+    return _Rules(_national_lengths(meta), general, re.compile(npfp) if npfp else None,
+                  re.compile(idd) if idd else None, tuple(formats))
+
+
+def _prefix_required(rules: _Rules, nsn: str) -> bool:
+    """Whether a national-format number must carry the national prefix (phonenumbers rejects it from
+    Leniency.VALID up otherwise): its ``_is_national_prefix_present_if_required``, with the formatting
+    rule chosen as its ``_choose_formatting_pattern_for_number`` does (first rule whose last leading
+    digits pattern matches and whose pattern matches the whole number)."""
+    for leading, pattern, required in rules.formats:
+        if (leading is None or leading.match(nsn)) and pattern.fullmatch(nsn):
+            return required
+    return False
+
+
+def _fits_region(digits: str, rules: _Rules, strict: bool = False) -> bool:
+    """Necessary condition for a national-format number of a region: the digits, with or without
     the national prefix, match one of the region's number-type patterns. ``strict`` (leniency >= 1)
     also requires the national prefix where phonenumbers would."""
-    if len(digits) not in _national_lengths(region):
+    if len(digits) not in rules.lengths:
         return False
-    general, npfp, _ = _region_rules(region)
-    m = npfp.match(digits) if npfp else None
-    if m and m.end() and general.fullmatch(digits[m.end():]):
+    m = rules.npfp.match(digits) if rules.npfp else None
+    if m and m.end() and rules.general.fullmatch(digits[m.end():]):
         return True  # national prefix present and stripped: the common case, no prefix rule to check
-    return bool(general.fullmatch(digits)) and not (strict and npfp and _prefix_required(region, digits))
+    return bool(rules.general.fullmatch(digits)) and not (strict and rules.npfp and _prefix_required(rules, digits))
 
 
 def _fits_international(digits: str) -> bool:
     """Necessary condition for ``<country code><national number>`` (the text had + or an IDD prefix)."""
     for size in (1, 2, 3):
         for region in COUNTRY_CODE_TO_REGION_CODE.get(int(digits[:size] or 0), ()):
-            if region != "001" and _fits_region(digits[size:], region):
+            if region != "001" and _fits_region(digits[size:], _rules(region)):
                 return True
     return False
 
@@ -187,20 +198,20 @@ def _plausible_regions(run: str, regions: Sequence[str], strict: bool) -> list[s
     """
     groups = _DIGITS.findall(run)[:_MAX_GROUPS]
     plus = run.startswith("+")
+    todo = [(region, _rules(region)) for region in regions if region != "ZZ"]
     wanted: list[str] = []
     for first, digits in _sub_runs(groups):
         if not 5 <= len(digits) <= 17:
             continue
         if plus and first == 0 and _fits_international(digits):
             return list(regions[:1])  # found whatever the region: one matcher pass is enough
-        for region in regions:
-            if region in wanted or region == "ZZ":
+        for region, rules in todo:
+            if region in wanted:
                 continue
-            if _fits_region(digits, region, strict):
+            if _fits_region(digits, rules, strict):
                 wanted.append(region)
                 continue
-            idd = _region_rules(region)[2] if digits[0] == "0" else None  # IDD prefixes start with 0
-            m = idd.match(digits) if idd else None
+            m = rules.idd.match(digits) if rules.idd and digits[0] == "0" else None  # IDD prefixes start with 0
             if m and m.end() and _fits_international(digits[m.end():]):
                 wanted.append(region)
     return wanted
