@@ -33,12 +33,14 @@ class ConfigError(Exception):
 # A key's spec: (type or tuple of types, default, allowed values or None). "path" = a str resolved
 # against the pipeline file's directory.
 LIST_STR = "list[str]"
+AGENTS = "agents"  # a bundled list name, a list file (relative to the pipeline file), or a YAML list of agents
+BUNDLED_AGENTS = ("apertus", "ai-robots-txt")
 Spec = tuple
 
 BLOCKS: dict[str, dict[str, Spec]] = {
     "optout": {
         "cache": ("path", None, None),
-        "agents": (str, "apertus", None),
+        "agents": ("agents", "apertus", None),
         "policy": (str, "retroactive", ("retroactive", "as-of-crawl", "strictest")),
         "star": (bool, True, None),
         "granularity": (str, "url", ("url", "host")),
@@ -109,7 +111,8 @@ class Pipeline:
         for b in d["blocks"]:
             for cfg in b.values():
                 for k, (typ, _, _) in BLOCKS[next(iter(b))].items():
-                    if typ == "path" and cfg.get(k):
+                    if (typ == "path" or typ == AGENTS and isinstance(cfg.get(k), str)
+                            and cfg[k] not in BUNDLED_AGENTS) and cfg.get(k):
                         cfg[k] = os.path.basename(str(cfg[k]).rstrip("/"))
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
@@ -118,6 +121,17 @@ def _check(where: str, key: str, value: Any, spec: Spec, base: Path) -> Any:
     typ, _, allowed = spec
     if value is None:
         return None
+    if typ == AGENTS:
+        if isinstance(value, list):
+            if not value or not all(isinstance(v, str) and v.strip() for v in value):
+                raise ConfigError(f"{where}: key '{key}' as a list must name at least one agent (strings), got {value!r}")
+            return [v.strip() for v in value]
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{where}: key '{key}' must be {' or '.join(BUNDLED_AGENTS)}, a list file or a list "
+                              f"of agents, got {value!r}")
+        if value in BUNDLED_AGENTS:
+            return value
+        return str((base / os.path.expanduser(value)).resolve())
     if typ == "path":
         if not isinstance(value, str):
             raise ConfigError(f"{where}: key '{key}' must be a path string, got {value!r}")
@@ -165,8 +179,10 @@ def _validate_values(where: str, name: str, cfg: dict) -> None:
         for t in cfg["types"]:
             if t not in MARKERS:
                 raise ConfigError(f"{where}: key 'types' has unknown PII type {t!r}; known: {', '.join(MARKERS)}")
-    if name == "optout" and cfg["agents"] not in ("apertus", "ai-robots-txt") and not os.path.exists(cfg["agents"]):
-        raise ConfigError(f"{where}: key 'agents' must be 'apertus', 'ai-robots-txt' or an existing file, got {cfg['agents']!r}")
+    if name == "optout" and isinstance(cfg["agents"], str) and cfg["agents"] not in BUNDLED_AGENTS \
+            and not os.path.isfile(cfg["agents"]):
+        raise ConfigError(f"{where}: key 'agents' must be 'apertus', 'ai-robots-txt', a list of agents or an existing "
+                          f"file (relative paths are relative to the pipeline file's directory), got {cfg['agents']!r}")
 
 
 def load_pipeline(path: str | os.PathLike) -> Pipeline:

@@ -140,7 +140,8 @@ def decision_files(pipe: Pipeline) -> list[str]:
             from curate.robots.agents import BUNDLED_LISTS
 
             agents = cfg.get("agents") or "apertus"
-            out += _files_under(str(data / "agents" / BUNDLED_LISTS[agents]) if agents in BUNDLED_LISTS else agents)
+            if isinstance(agents, str):  # a YAML list of agents is in the pipeline digest itself
+                out += _files_under(str(data / "agents" / BUNDLED_LISTS[agents]) if agents in BUNDLED_LISTS else agents)
         elif name == "language" and not cfg.get("model"):
             from curate.blocks.language import lid176_path
 

@@ -37,7 +37,10 @@ def parse_agent_list(text: str, source: str = "<text>") -> list[str]:
 def load_agents(name_or_path: str | Path = "apertus") -> list[str]:
     """Load an agent list: a bundled name (``apertus``, ``ai-robots-txt``) or a path to a list file.
 
+    A list or tuple is taken as the agents themselves (a pipeline's ``agents: [GPTBot, CCBot]``).
     Raises ValueError for a value that is neither a bundled name nor an existing file."""
+    if isinstance(name_or_path, (list, tuple)):
+        return parse_agent_list("\n".join(name_or_path), source="the pipeline's agents list")
     name = str(name_or_path)
     if name in BUNDLED_LISTS:
         data = resources.files("curate").joinpath("data", "agents", BUNDLED_LISTS[name])
