@@ -29,7 +29,10 @@ import click
 @click.option("--vocab-size", type=click.IntRange(min=3), default=None, help="Override the preset's vocabulary.")
 def train(shards, config, steps, device, out, seq_len, batch_size, lr, warmup_steps, cooldown_frac, grad_clip,
           weight_decay, goldfish_k, goldfish_h, no_goldfish, optimizer, resume, seed, ckpt_every, vocab_size):
-    """Train an Apertus-architecture decoder (Goldfish loss) on Megatron shards."""
+    """Train an Apertus-architecture decoder (Goldfish loss) on Megatron shards. A curate run directory as
+    --shards trains on its merged/ shards when `curate merge` made them, else on its shards/ (never both)."""
+    import os
+
     from .data import parse_shard_spec
     from .loop import TrainArgs
     from .loop import train as run_training
@@ -38,6 +41,12 @@ def train(shards, config, steps, device, out, seq_len, batch_size, lr, warmup_st
         sources = [parse_shard_spec(s) for s in shards]
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--shards") from exc
+    from .data import shard_root
+
+    for directory, _ in sources:
+        note = shard_root(directory)[1] if os.path.isdir(directory) else None
+        if note and os.environ.get("RANK", "0") == "0":
+            click.echo(note, err=True)
     args = TrainArgs(
         shards=sources, out=out, steps=steps, config=config, device=device, seq_len=seq_len,
         batch_size=batch_size, lr=lr, warmup_steps=warmup_steps, cooldown_frac=cooldown_frac,
@@ -49,8 +58,6 @@ def train(shards, config, steps, device, out, seq_len, batch_size, lr, warmup_st
         result = run_training(args)
     except (ValueError, FileNotFoundError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from exc
-    import os
-
     import torch.distributed as dist
 
     if dist.is_initialized():

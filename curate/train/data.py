@@ -28,9 +28,28 @@ from ..megatron import IndexedReader
 from .configs import EOD_ID
 
 
-def discover_shards(directory: str | Path) -> list[Path]:
-    """Shard prefixes (path without suffix) under ``directory``, recursively, in sorted order."""
+def shard_root(directory: str | Path) -> tuple[Path, str | None]:
+    """Where to look for shards under ``directory``, and a note when that is a choice.
+
+    A curate run directory after ``curate merge`` holds every kept document twice, in ``shards/`` (one
+    shard per input file) and ``merged/`` (one per dump): the merged shards are used, never both. A run
+    without ``merged/`` uses ``shards/``. Any other directory is searched as it is."""
     root = Path(directory)
+    is_run = (root / "run.json").exists() or (root / ".curate").is_dir()
+    if (root / "merged").is_dir() and (root / "shards").is_dir():
+        return root / "merged", (f"{root}: training on the merged shards in {root / 'merged'} "
+                                 f"(not also {root / 'shards'}, which holds the same documents)")
+    if is_run and (root / "shards").is_dir():
+        return root / "shards", f"{root}: training on the run's shards in {root / 'shards'}"
+    return root, None
+
+
+def discover_shards(directory: str | Path) -> list[Path]:
+    """Shard prefixes (path without suffix) under ``directory``, recursively, in sorted order (for a run
+    directory: under ``merged/`` or else ``shards/``, see :func:`shard_root`)."""
+    root = Path(directory)
+    if root.is_dir():
+        root = shard_root(root)[0]
     if not root.is_dir():
         raise FileNotFoundError(f"shard directory {root} does not exist")
     prefixes = []
