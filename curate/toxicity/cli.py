@@ -65,3 +65,45 @@ def score_cmd(language: str, model: str | None, text: str | None) -> None:
     text = text if text is not None else sys.stdin.read()
     value, detail = Scorer(model).score_document(text, language)
     click.echo(json.dumps(detail, ensure_ascii=False, sort_keys=True))
+
+
+# --- `curate toxicity train-head`: the Apertus recipe's per-language head on a local encoder (curate.toxicity.hf)
+
+@toxicity.command("train-head")
+@click.option("--encoder", "encoder", required=True, help="Local encoder directory (save_pretrained), hf:DIR or DIR.")
+@click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Labelled CSV or JSON lines (.gz too), e.g. ../shared/corpora/toxicity/train/labelled.jsonl.gz.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
+              help="Head file to write (safetensors; pipeline key toxicity: {encoder: hf:DIR, head: FILE}).")
+@click.option("--text-column", default="text", show_default=True)
+@click.option("--label-column", "label_columns", multiple=True, default=("label",), show_default=True,
+              help="Repeatable; a row is toxic if any is > 0, skipped if all are negative or empty.")
+@click.option("--language-column", default="lang", show_default=True)
+@click.option("--language", "default_language", default=None, help="Language of rows without a language column.")
+@click.option("--epochs", default=20, show_default=True, type=int)
+@click.option("--lr", default=1e-3, show_default=True, type=float)
+@click.option("--hidden", default=256, show_default=True, type=int)
+@click.option("--min-rows", default=20, show_default=True, type=int,
+              help="Rows (of both classes) a language needs for its own head; all rows train the fallback.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--device", default="cpu", show_default=True, help="Device for the encoder (cpu, cuda).")
+@click.option("--batch-size", default=64, show_default=True, type=int)
+@click.option("--max-tokens", default=512, show_default=True, type=int)
+def train_head_cmd(encoder: str, data_path: str, out_path: str, text_column: str, label_columns: tuple[str, ...],
+                   language_column: str, default_language: str | None, epochs: int, lr: float, hidden: int,
+                   min_rows: int, seed: int, device: str, batch_size: int, max_tokens: int) -> None:
+    """Train per-language MLP heads on mean-pooled embeddings of a local encoder (needs curate[hf])."""
+    from .hf import read_labelled_rows, train_head
+
+    started = time.perf_counter()
+    try:
+        texts, labels, languages, stats = read_labelled_rows(data_path, text_column, label_columns,
+                                                             language_column, default_language)
+        info = train_head(encoder, texts, labels, languages, out_path, epochs=epochs, lr=lr, seed=seed,
+                          hidden=hidden, device=device, batch_size=batch_size, max_tokens=max_tokens,
+                          min_rows=min_rows)
+    except (ValueError, ImportError) as exc:
+        raise click.ClickException(str(exc)) from None
+    info.update(skipped_unlabelled=stats["skipped_unlabelled"], source=str(data_path),
+                seconds=round(time.perf_counter() - started, 2))
+    click.echo(json.dumps(info, sort_keys=True))
