@@ -266,3 +266,24 @@ def test_read_labelled_rows(tmp_path):
     texts, labels, _, _ = hf.read_labelled_rows(c, label_columns=["toxic", "obscene"], language_column=None,
                                                 default_language="fr")
     assert labels == [True, False]
+
+
+def test_cli_train_head(encoder_dir, tmp_path):
+    from click.testing import CliRunner
+
+    from curate.toxicity.cli import toxicity
+
+    texts, labels, langs = _toy_set(60, 3)
+    data = tmp_path / "rows.jsonl"
+    data.write_text("".join(json.dumps({"text": t, "label": int(y), "lang": lg}) + "\n"
+                            for t, y, lg in zip(texts, labels, langs)))
+    out = tmp_path / "head.safetensors"
+    args = ["train-head", "--encoder", f"hf:{encoder_dir}", "--data", str(data), "--out", str(out), "--epochs", "3",
+            "--hidden", "8", "--max-tokens", "32", "--seed", "1"]
+    res = CliRunner().invoke(toxicity, args)
+    assert res.exit_code == 0, res.output
+    info = json.loads(res.output.strip().splitlines()[-1])
+    assert info["rows"] == 60 and info["sha256"] == hf._file_sha256(out) and info["seed"] == 1
+    assert hf.EncoderHeadScorer(encoder_dir, out, max_tokens=32).languages == info["languages"]
+    bad = CliRunner().invoke(toxicity, [*args[:2], str(tmp_path / "none"), *args[3:]])
+    assert bad.exit_code != 0 and "not found" in bad.output
