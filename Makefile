@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_OUT ?= manifests/demo
 DEMO_ARGS ?=
+ARGS ?=
 
-.PHONY: install demo test bench slurm-up slurm-down clean
+.PHONY: install demo test bench bench-quick slurm-up slurm-down clean
 
 install: $(STAMP)
 
@@ -22,8 +23,12 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -q
 
+# `make bench ARGS=--quick` passes options through (make itself rejects `make bench --quick`)
 bench: install
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/run_all.py $(ARGS)
+
+bench-quick: install
+	$(BIN)/python bench/run_all.py --quick $(ARGS)
 
 slurm-up:
 	bash scripts/slurm/up.sh
