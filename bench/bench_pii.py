@@ -1,17 +1,27 @@
-"""Benchmark curate.pii.find_pii against Presidio's AnalyzerEngine on a generated multilingual corpus.
+"""PII: curate.pii against Presidio's pattern recognizers (NoOp NLP engine) and Apertus' three regexes.
 
-The corpus (seeded, deterministic) mixes prose in en/de/fr/it/es/rm with planted PII at known offsets
-(e-mail, IPv4/IPv6, IBAN spaced and compact, phone numbers in national and international format, card
-numbers) and with distractors (dates, times, prices, version strings, order numbers, code snippets).
-The baseline is Presidio with its NoOp NLP engine and a registry holding the same pattern recognizers
-(Email, Ip, Iban, CreditCard, and Phone with the same regions per language as ours).
+Three parts, all in one process:
+1. Speed on ~3.4 KB documents (generated, seeded; for speed only): "dense" documents are made only of
+   sentences full of numbers (dates, amounts, versions, order numbers, times, ``::``) with planted PII;
+   "web" documents are plain sentences (curate.sample's) with one sentence in five from the dense set.
+   Rows: curate.pii.redact with the five default types and with Apertus' three (e-mail, IP, IBAN);
+   Presidio's AnalyzerEngine (NoOp NLP, the same pattern recognizers; detection only, no anonymizer, so
+   the comparison leans towards Presidio) for the same types; Apertus' regexes (datatrove's PIIFormatter
+   for e-mail and IPv4 plus a space-grouped IBAN regex, as bench_pipeline rebuilds them). Documents per
+   CPU second (time.process_time), median over repeats; the systems run in turn within each repeat.
+2. F1 per type on the external recognizer cases (../shared/corpora/pii: Presidio's own recognizer tests,
+   python-stdnum's IBANs), curate vs Presidio's recognizer for that type (vs Apertus' regex for its
+   three), exact spans.
+3. The older generated short-document corpus (planted spans as truth) with precision/recall/F1.
 
-    .venv/bin/python bench/bench_pii.py [--docs 2000] [--repeats 3] [--seed 7] [--quick]
+    .venv/bin/python bench/bench_pii.py [--docs 2000] [--long-docs 200] [--repeats 3] [--seed 7] [--quick]
 """
 from __future__ import annotations
 
 import argparse
 import ipaddress
+import json
+import os
 import random
 import re
 import statistics
@@ -19,14 +29,18 @@ import string
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
 import phonenumbers
 
-from curate.pii import DEFAULT_TYPES, find_pii, regions_for
+from curate.pii import DEFAULT_TYPES, find_pii, redact, regions_for
 from curate.pii.cards import luhn_ok
 from curate.pii.iban import _BBAN_SPEC, mod97_ok
 
 LANGUAGES = ("en", "de", "fr", "it", "es", "rm")
+APERTUS_TYPES = ("EMAIL_ADDRESS", "IP_ADDRESS", "IBAN_CODE")
+REPO = Path(__file__).resolve().parents[1]
+CORPORA = Path(os.environ.get("CURATE_SHARED", REPO.parent / "shared")) / "corpora" / "pii"
 Span = tuple[str, int, int]
 
 PROSE = {
@@ -239,20 +253,222 @@ def timed_pass(find: Callable[[str, str], list[Span]], docs) -> tuple[float, lis
     return len(docs) / (time.process_time() - t0), out
 
 
+# --- 1. speed on ~3.4 KB documents -------------------------------------------------------------------
+
+def make_long_corpus(n_docs: int, seed: int, style: str, size: int = 3400) -> list[tuple[str, str]]:
+    """(language, text) documents of about ``size`` characters, each with 1-4 planted PII sentences.
+
+    ``style`` "dense": every other sentence from PROSE (numbers everywhere: the worst case for the digit
+    scans); "web": curate.sample's plain sentences with one in five from PROSE."""
+    from curate.sample import SENTENCES
+
+    rng = random.Random(seed)
+    langs = LANGUAGES if style == "dense" else tuple(lang for lang in LANGUAGES if lang in SENTENCES)
+    docs = []
+    for _ in range(n_docs):
+        lang = rng.choice(langs)
+        sentences: list[str] = []
+        while sum(map(len, sentences)) + len(sentences) < size:
+            if style == "dense" or rng.random() < 0.2:
+                sentences.append(rng.choice(PROSE[lang]))
+            else:
+                sentences.append(rng.choice(SENTENCES[lang]))
+        for _ in range(rng.randint(1, 4)):
+            kind = rng.choice(DEFAULT_TYPES)
+            value = MAKERS[kind](rng, lang)
+            sentences[rng.randrange(len(sentences))] = LEAD[kind][lang].format(value)
+        docs.append((lang, " ".join(sentences)))
+    return docs
+
+
+class ApertusRegexes:
+    """Apertus' three replacements: e-mail and IPv4 as datatrove's PIIFormatter, IBAN space-grouped."""
+
+    def __init__(self):
+        from datatrove.pipeline.formatters.pii import PIIFormatter
+
+        self.base = PIIFormatter(only_remove_public_ips=False, email_replacement="<email-pii>",
+                                 ip_replacement="<ip-pii>")
+        self.iban = re.compile(r"\b[A-Z]{2}\d{2}(?: [0-9A-Z]{4}){3,7}(?: [0-9A-Z]{1,3})?\b")
+
+    def redact(self, text: str) -> str:
+        return self.iban.sub("<iban-pii>", self.base.format(text))
+
+    def spans(self, text: str, kind: str) -> list[tuple[int, int]]:
+        if kind == "EMAIL_ADDRESS":
+            return [m.span() for m in self.base.emails_replacer.regex.finditer(text)]
+        if kind == "IP_ADDRESS":
+            replacer = self.base.ip_replacer
+            return [m.span() for m in replacer.regex.finditer(text) if replacer.validator(m.group())]
+        return [m.span() for m in self.iban.finditer(text)]
+
+
+def cpu_rate(run: Callable[[str, str], object], docs: list[tuple[str, str]]) -> float:
+    """Documents per second of process CPU time for one pass."""
+    t0 = time.process_time()
+    for lang, text in docs:
+        run(text, lang)
+    return len(docs) / (time.process_time() - t0)
+
+
+def speed_rows(docs: list[tuple[str, str]], repeats: int, engine) -> dict[str, float]:
+    apertus = ApertusRegexes()
+    systems: dict[str, Callable[[str, str], object]] = {
+        "curate, 5 types": lambda text, lang: redact(text, lang),
+        "curate, 3 Apertus types": lambda text, lang: redact(text, lang, types=APERTUS_TYPES),
+        "Presidio (NoOp NLP), 5 types": lambda text, lang: engine.analyze(
+            text=text, language=lang, entities=list(DEFAULT_TYPES)),
+        "Presidio (NoOp NLP), 3 Apertus types": lambda text, lang: engine.analyze(
+            text=text, language=lang, entities=list(APERTUS_TYPES)),
+        "Apertus regexes (their 3 types)": lambda text, lang: apertus.redact(text),
+    }
+    for run in systems.values():  # one-time set-up (compilation, metadata, suffix list) outside the timing
+        for lang, text in docs[:3]:
+            run(text, lang)
+    rates: dict[str, list[float]] = {name: [] for name in systems}
+    for _ in range(repeats):
+        for name, run in systems.items():
+            rates[name].append(cpu_rate(run, docs))
+    return {name: statistics.median(r) for name, r in rates.items()}
+
+
+# --- 2. F1 per type on the external recognizer cases ------------------------------------------------
+
+FAMILY_TYPE = {"email": "EMAIL_ADDRESS", "ip": "IP_ADDRESS", "iban": "IBAN_CODE", "phone": "PHONE_NUMBER",
+               "credit_card": "CREDIT_CARD"}
+PRESIDIO_PHONE_REGIONS = ("US", "GB", "DE", "FR", "IL", "IN", "CA", "BR")  # PhoneRecognizer's default
+
+
+def external_cases() -> list[tuple[str, str, list[tuple[int, int]], dict]]:
+    """(type, text, expected spans, phone options) from Presidio's recognizer tests and stdnum's IBANs
+    (each IBAN as written, compact and grouped by four, bare and inside a sentence)."""
+    cases = []
+    for case in json.loads((CORPORA / "presidio_recognizer_cases.json").read_text(encoding="utf-8")):
+        family = re.search(r"tests/test_(\w+?)_recognizer\.py", case["source"]).group(1)
+        kind = FAMILY_TYPE.get(family)
+        if kind is None:
+            continue  # URL, crypto, US SSN, MAC: not types of ours
+        options = case.get("presidio_phone_recognizer_options")
+        phone = {}
+        if options is not None:
+            phone = {"regions": PRESIDIO_PHONE_REGIONS + tuple(options.get("extra_supported_regions", ())),
+                     "leniency": options.get("leniency", 1)}
+        expected = [(e["start"], e["end"]) for e in case["entities"] if e["type"] == kind]
+        cases.append((kind, case["text"], expected, phone))
+    stdnum = json.loads((CORPORA / "stdnum_iban_cases.json").read_text(encoding="utf-8"))["cases"]
+    for case in stdnum:
+        compact = re.sub(r"[ .\-]", "", case["iban"])
+        grouped = " ".join(compact[i:i + 4] for i in range(0, len(compact), 4))
+        for form in dict.fromkeys([case["iban"], compact, grouped]):
+            for before, after in (("", ""), ("Bitte überweisen Sie an ", ", danke.")):
+                span = [(len(before), len(before) + len(form))] if case["expected_valid"] else []
+                cases.append(("IBAN_CODE", before + form + after, span, {}))
+    return cases
+
+
+def curate_spans(kind: str, text: str, phone: dict) -> list[tuple[int, int]]:
+    kw = {"region": phone["regions"], "phone_leniency": phone["leniency"]} if phone else {}
+    return [(s, e) for _, s, e in find_pii(text, types=[kind], **kw)]
+
+
+def presidio_spans_fn() -> Callable[[str, str, dict], list[tuple[int, int]]]:
+    from presidio_analyzer.predefined_recognizers import (
+        CreditCardRecognizer, EmailRecognizer, IbanRecognizer, IpRecognizer, PhoneRecognizer)
+
+    fixed = {"EMAIL_ADDRESS": EmailRecognizer(), "IP_ADDRESS": IpRecognizer(), "IBAN_CODE": IbanRecognizer(),
+             "CREDIT_CARD": CreditCardRecognizer(), "PHONE_NUMBER": PhoneRecognizer()}
+    phones: dict[tuple, object] = {}
+
+    def spans(kind: str, text: str, phone: dict) -> list[tuple[int, int]]:
+        recognizer = fixed[kind]
+        if kind == "PHONE_NUMBER" and phone:
+            key = (phone["regions"], phone["leniency"])
+            if key not in phones:
+                phones[key] = PhoneRecognizer(supported_regions=key[0], leniency=key[1])
+            recognizer = phones[key]
+        results = recognizer.analyze(text, [kind], None)
+        # Same overlap policy as curate: the longer span wins.
+        kept: list[tuple[int, int]] = []
+        for r in sorted(results, key=lambda r: (-(r.end - r.start), -r.score, r.start)):
+            if all(r.end <= s or r.start >= e for s, e in kept):
+                kept.append((r.start, r.end))
+        return sorted(kept)
+    return spans
+
+
+def f1_by_type(cases, spans_of: Callable[[str, str, dict], list[tuple[int, int]]],
+               types=DEFAULT_TYPES) -> dict[str, tuple[int, int, int]]:
+    """(tp, fp, fn) per type, exact spans."""
+    counts = {kind: [0, 0, 0] for kind in types}
+    for kind, text, expected, phone in cases:
+        if kind not in counts:
+            continue
+        found, gold = set(spans_of(kind, text, phone)), set(expected)
+        c = counts[kind]
+        c[0] += len(found & gold)
+        c[1] += len(found - gold)
+        c[2] += len(gold - found)
+    return {kind: tuple(c) for kind, c in counts.items()}
+
+
+def f1(tp: int, fp: int, fn: int) -> float:
+    return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--docs", type=int, default=2000)
+    ap.add_argument("--docs", type=int, default=2000, help="short generated documents (part 3)")
+    ap.add_argument("--long-docs", type=int, default=200, help="~3.4 KB documents per style (part 1)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--quick", action="store_true", help="300 documents, 1 repeat")
+    ap.add_argument("--quick", action="store_true", help="60 long and 300 short documents, 1 repeat")
+    ap.add_argument("--f1-only", action="store_true", help="only part 2 (external cases)")
     args = ap.parse_args()
     if args.quick:
-        args.docs, args.repeats = 300, 1
+        args.docs, args.long_docs, args.repeats = 300, 60, 1
 
+    # Part 2 first: it needs no engine and is what --f1-only prints.
+    cases = external_cases()
+    ours = f1_by_type(cases, curate_spans)
+    theirs = f1_by_type(cases, presidio_spans_fn())
+    apertus = ApertusRegexes()
+    regexes = f1_by_type(cases, lambda kind, text, phone: apertus.spans(text, kind), APERTUS_TYPES)
+    print(f"\n### F1 per type on the external cases ({len(cases)} cases: Presidio's recognizer tests, "
+          "stdnum's IBANs in 3 forms x 2 contexts; exact spans; tp/fp/fn)\n")
+    print("| type | cases | curate F1 (tp/fp/fn) | Presidio F1 (tp/fp/fn) | Apertus regex F1 (tp/fp/fn) |")
+    print("|---|---:|---:|---:|---:|")
+    for kind in DEFAULT_TYPES:
+        n = sum(1 for c in cases if c[0] == kind)
+        cells = [f"{f1(*t[kind]):.3f} ({'/'.join(map(str, t[kind]))})" if kind in t else "-"
+                 for t in (ours, theirs, regexes)]
+        print(f"| {kind} | {n} | " + " | ".join(cells) + " |")
+    if args.f1_only:
+        return
+
+    engine = presidio_engine()
+    print(f"\n### Speed on ~3.4 KB documents ({args.long_docs} per style, seed {args.seed}), documents per CPU "
+          f"second, median of {args.repeats} repeat(s)\n")
+    print("| system | dense docs/s | web docs/s |")
+    print("|---|---:|---:|")
+    by_style = {}
+    for style in ("dense", "web"):
+        docs = make_long_corpus(args.long_docs, args.seed, style)
+        by_style[style] = speed_rows(docs, args.repeats, engine)
+    for name in by_style["dense"]:
+        print(f"| {name} | {by_style['dense'][name]:,.0f} | {by_style['web'][name]:,.0f} |")
+    for label, a, b in (("curate / Presidio, 5 types", "curate, 5 types", "Presidio (NoOp NLP), 5 types"),
+                        ("curate / Presidio, 3 types", "curate, 3 Apertus types", "Presidio (NoOp NLP), 3 Apertus types"),
+                        ("curate 3 types / Apertus regexes", "curate, 3 Apertus types", "Apertus regexes (their 3 types)")):
+        print(f"| ratio {label} | {by_style['dense'][a] / by_style['dense'][b]:.1f}x | "
+              f"{by_style['web'][a] / by_style['web'][b]:.1f}x |")
+
+    short_docs(args, engine)
+
+
+def short_docs(args, engine) -> None:
     docs = make_corpus(args.docs, args.seed)
     truth = [t for _, _, t in docs]
     n_chars = sum(len(text) for _, text, _ in docs)
-    engine = presidio_engine()
     ours = lambda text, lang: find_pii(text, lang)  # noqa: E731
     theirs = presidio_find(engine)
     for lang in LANGUAGES:  # one-time set-up (regex compilation, metadata loading) of both systems
@@ -268,16 +484,16 @@ def main() -> None:
             rates[name].append(rate)
     rows = []
     for name, _ in systems:
-        p, r, f1, misses = score(predicted[name], truth)
-        rows.append((name, statistics.median(rates[name]), p, r, f1, misses))
+        precision, recall, f_score, misses = score(predicted[name], truth)
+        rows.append((name, statistics.median(rates[name]), precision, recall, f_score, misses))
 
-    print(f"\n{args.docs} docs ({n_chars / 1e6:.2f} M chars, {sum(map(len, truth))} planted PII spans), "
+    print(f"\n### Short generated documents: {args.docs} docs ({n_chars / 1e6:.2f} M chars, {sum(map(len, truth))} planted PII spans), "
           f"seed {args.seed}, median of {args.repeats} repeat(s)\n")
     print("| system | docs/s (CPU time, median) | precision | recall | F1 | speed ratio |")
     print("|---|---:|---:|---:|---:|---:|")
     base = rows[0][1]
-    for name, rate, p, r, f1, _ in rows:
-        print(f"| {name} | {rate:,.0f} | {p:.3f} | {r:.3f} | {f1:.3f} | {rate / base:.1f}x |")
+    for name, rate, precision, recall, f_score, _ in rows:
+        print(f"| {name} | {rate:,.0f} | {precision:.3f} | {recall:.3f} | {f_score:.3f} | {rate / base:.1f}x |")
     print()
     for name, *_, misses in rows:
         print(f"{name} errors by type: {dict(sorted(misses.items())) or 'none'}")
