@@ -87,12 +87,36 @@ def run(pipeline, input_spec, out, robots_cache, **kw):
 @_executor_options
 def demo(out, docs, **kw):
     """Build the bundled synthetic sample and run pipelines/demo.yaml on it, fully offline."""
+    import shutil
+    import tempfile
+
+    from curate.config import ConfigError
+    from curate.run import check_out_dir, compute_run_id, resolve, run_key
     from curate.sample import DEFAULT_DOCS, build_sample, demo_pipeline_path, demo_robots_cache
 
     out = Path(out)
     sample_dir = out / "input"
-    build_sample(sample_dir, n_docs=docs or DEFAULT_DOCS)
-    cache = demo_robots_cache(out)
+    # The sample is built aside and the run id checked first: an --out holding another run is refused
+    # before anything is written into it.
+    with tempfile.TemporaryDirectory(prefix="curate-demo-") as tmp:
+        staged = Path(tmp) / "input"
+        build_sample(staged, n_docs=docs or DEFAULT_DOCS)
+        cache = demo_robots_cache(Path(tmp))
+        try:
+            pipe, files, digest = resolve(str(demo_pipeline_path()), [str(staged)], str(out), str(cache))
+            key = run_key(pipe, files, digest)
+            check_out_dir(out.resolve(), compute_run_id(pipe, files, digest, key=key), key)
+        except ConfigError as e:
+            _fail(str(e))
+        out.mkdir(parents=True, exist_ok=True)
+        if Path(tmp) in cache.parents:  # no bundled snapshot: the generated one moves into OUT
+            if not (out / "robots_cache").exists():
+                shutil.move(str(cache), str(out / "robots_cache"))
+            cache = out / "robots_cache"
+        if not (sample_dir.is_dir() and (out / ".curate" / "run_id").exists()):
+            shutil.rmtree(sample_dir, ignore_errors=True)
+            shutil.move(str(staged), str(sample_dir))
+            shutil.move(str(Path(tmp) / "input.truth.jsonl"), str(out / "input.truth.jsonl"))
     click.echo(f"sample: {sample_dir} (synthetic, see curate/sample.py); robots snapshot: {cache}", err=True)
     _run_and_report(demo_pipeline_path(), [str(sample_dir)], out, str(cache), _run_options(**kw))
 

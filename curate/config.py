@@ -55,7 +55,13 @@ BLOCKS: dict[str, dict[str, Spec]] = {
     "toxicity": {
         "top_p": (float, 0.05, None),
         "threshold": (float, None, None),
-        "model": ("path", None, None),
+        # model: None = the shipped classifier; "lexicon"; "hf:DIR"; or a fastText .bin (relative paths are
+        # resolved against the pipeline file in _validate_values). encoder ("hf:DIR") + head (FILE): Apertus' recipe
+        "model": (str, None, None),
+        "device": (str, "cpu", ("cpu", "cuda")),
+        "batch_size": (int, 64, None),
+        "encoder": (str, None, None),
+        "head": ("path", None, None),
         "chunk_chars": (int, 2000, None),
         "sample_fraction": (float, 1.0, None),
         "sample_max": (int, 200000, None),
@@ -171,6 +177,32 @@ def _validate_values(where: str, name: str, cfg: dict) -> None:
             raise ConfigError(f"{where}: key 'sample_fraction' must be in (0, 1], got {cfg['sample_fraction']}")
         if cfg["threshold"] is not None and not 0.0 <= cfg["threshold"] <= 1.0:
             raise ConfigError(f"{where}: key 'threshold' must be in [0, 1], got {cfg['threshold']}")
+        if cfg["batch_size"] < 1:
+            raise ConfigError(f"{where}: key 'batch_size' must be >= 1, got {cfg['batch_size']}")
+        if cfg["chunk_chars"] < 1:
+            raise ConfigError(f"{where}: key 'chunk_chars' must be >= 1, got {cfg['chunk_chars']}")
+        if (cfg["encoder"] is None) != (cfg["head"] is None):
+            raise ConfigError(f"{where}: keys 'encoder' (hf:DIR) and 'head' (FILE) go together")
+        if cfg["encoder"] is not None and cfg["model"] is not None:
+            raise ConfigError(f"{where}: give either 'model' or 'encoder' + 'head', not both")
+        base = Path(where.rsplit(": blocks[", 1)[0]).resolve().parent  # where = "<pipeline file>: blocks[i]..."
+        for key in ("model", "encoder"):
+            value = cfg[key]
+            if value is None or (key == "model" and value == "lexicon"):
+                continue
+            hf = value.startswith("hf:")
+            if key == "encoder" and not hf:
+                raise ConfigError(f"{where}: key 'encoder' must be 'hf:DIR' (a local Hugging Face model folder)")
+            raw = value[3:] if hf else value
+            resolved = raw if os.path.isabs(raw) else str((base / raw).resolve())
+            if not os.path.exists(resolved):
+                raise ConfigError(f"{where}: key '{key}': {resolved} does not exist")
+            cfg[key] = ("hf:" + resolved) if hf else resolved
+        if cfg["device"] == "cuda" and cfg["model"] is not None and not cfg["model"].startswith("hf:"):
+            raise ConfigError(f"{where}: key 'device': cuda applies to Hugging Face models only (model: hf:DIR)")
+        if cfg["device"] == "cuda" and cfg["model"] is None and cfg["encoder"] is None:
+            raise ConfigError(f"{where}: key 'device': cuda applies to Hugging Face models only; the default "
+                              "classifier runs on the CPU")
     if name == "language" and not 0.0 <= cfg["min_score"] <= 1.0:
         raise ConfigError(f"{where}: key 'min_score' must be in [0, 1], got {cfg['min_score']}")
     if name == "pii" and cfg["types"] is not None:
@@ -218,6 +250,9 @@ def load_pipeline(path: str | os.PathLike) -> Pipeline:
         if name in seen:
             raise ConfigError(f"{where}: block '{name}' appears twice")
         where = f"{where}.{name}"
+        if name == "toxicity" and isinstance(cfg, dict) and "top_p" in cfg and cfg.get("threshold") is not None:
+            raise ConfigError(f"{where}: keys 'top_p' and 'threshold' exclude each other: 'threshold' drops every "
+                              f"document scoring above it, 'top_p' calibrates per-language thresholds; keep one")
         cfg = _section(where, cfg, BLOCKS[name], base)
         _validate_values(where, name, cfg)
         blocks.append((name, cfg))

@@ -108,7 +108,10 @@ def list_inputs(spec: str | list[str], fmt: str = "auto", skipped: list | None =
         else:
             raise InputError(f"{s}: no such file, directory or glob match")
     if not found:
-        raise InputError(f"{specs}: no input files found")
+        where = ", ".join(map(str, specs))
+        extra = f"; {len(skipped)} file(s) of unknown format, e.g. {skipped[0]}" if skipped else ""
+        raise InputError(f"no input files found in {where} (readable: .parquet, .jsonl/.json/.ndjson, .warc, .wet, "
+                         f"optionally .gz/.zst/.bz2){extra}")
     found = sorted(set(found), key=lambda x: (x[1], x[0]))
     out = []
     for i, (full, name) in enumerate(found):

@@ -74,13 +74,15 @@ def fetch_cmd(hosts_file, cache_dir, timeout, host_deadline, concurrency, refres
 
 # ---- curate robots import -------------------------------------------------------------------------------
 def import_directory(directory: str | Path, cache_dir: str | Path, fetched_at: str,
-                     max_bytes: int = 512000) -> tuple[int, list[Path]]:
+                     max_bytes: int = 512000, already: list[Path] | None = None) -> tuple[int, list[Path]]:
     """Import ``<host>.txt`` files (host may carry ``:port``) as snapshots taken at ``fetched_at``.
 
     Each file becomes two rows, scheme http and scheme https (same host and port): RFC 9309 keys robots.txt
     by origin, and a saved file does not say which scheme it came from, so it stands for both. Returns the
     number of files imported and the files skipped (not ``*.txt``); a bad host name is a ValueError naming
-    the file."""
+    the file. A file whose snapshots (same origin, time and body) are in the cache already is not added
+    again, so importing a directory twice leaves the cache (and its digest) as it was; such files are
+    appended to ``already``."""
     from curate.robots.cache import RobotsCache, snapshot_from_body
     from curate.robots.fetch import parse_origin
 
@@ -88,6 +90,8 @@ def import_directory(directory: str | Path, cache_dir: str | Path, fetched_at: s
     if not directory.is_dir():
         raise ValueError(f"{directory} is not a directory")
     snapshots, skipped, count = [], [], 0
+    cache = RobotsCache(cache_dir)
+    present = cache.hosts() if Path(cache_dir).is_dir() and cache.part_files() else set()
     for path in sorted(directory.iterdir()):
         if not path.is_file() or path.suffix != ".txt":
             skipped.append(path)
@@ -101,10 +105,17 @@ def import_directory(directory: str | Path, cache_dir: str | Path, fetched_at: s
         except ValueError as exc:
             raise ValueError(f"{path}: file name is not <host>.txt ({exc})") from None
         body = path.read_bytes()
-        for scheme in ("http", "https"):
-            snapshots.append(snapshot_from_body(scheme, netloc, body, fetched_at, status=200, max_bytes=max_bytes))
+        new = [snapshot_from_body(scheme, netloc, body, fetched_at, status=200, max_bytes=max_bytes)
+               for scheme in ("http", "https")]
+        new = [sn for sn in new if (sn.scheme, sn.host) not in present
+               or sn.sort_key() not in {o.sort_key() for o in cache.snapshots(sn.scheme, sn.host)}]
+        if not new:
+            if already is not None:
+                already.append(path)
+            continue
+        snapshots += new
         count += 1
-    RobotsCache(cache_dir).append(snapshots)
+    cache.append(snapshots)
     return count, skipped
 
 
@@ -116,13 +127,19 @@ def import_cmd(directory, cache_dir, fetched_at) -> None:
     """Import saved robots.txt files named <host>.txt (each applies to http and https of that host)."""
     from curate.robots.cache import CacheError, parse_timestamp
 
+    already: list[Path] = []
     try:
         parse_timestamp(fetched_at)
-        count, skipped = import_directory(directory, cache_dir, fetched_at)
+        count, skipped = import_directory(directory, cache_dir, fetched_at, already=already)
     except (CacheError, ValueError) as exc:
         _fail(str(exc))
         return
+    if not count and not already:
+        _fail(f"{directory}: no <host>.txt files to import" + (f" ({len(skipped)} other entries)" if skipped else ""))
     click.echo(f"imported {count} robots.txt files (2 snapshots each: http and https) into {cache_dir}")
+    if already:
+        click.echo(f"{len(already)} files already in the cache with the same fetch time and content: not added "
+                   f"again", err=True)
     if skipped:
         shown = ", ".join(p.name for p in skipped[:5]) + (" ..." if len(skipped) > 5 else "")
         click.echo(f"skipped {len(skipped)} entries that are not <host>.txt files: {shown}", err=True)

@@ -63,5 +63,8 @@ def rank(input_spec, top_en, top_other, language_column, out):
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["host", "group", "chars", "documents"])
         w.writerows([(h, g, c, d) for h, g, c, d, _ in rows])
-    click.echo(f"{len(rows)} hosts ({sum(r[1] == 'en' for r in rows)} English, {sum(r[1] == 'other' for r in rows)} "
-               f"other) -> {out} (volumes in {out}.csv)")
+    hosts = {r[0] for r in rows}
+    en, other = {r[0] for r in rows if r[1] == "en"}, {r[0] for r in rows if r[1] == "other"}
+    both = f", {len(en & other)} in both tops" if en & other else ""
+    click.echo(f"{len(lines)} origins of {len(hosts)} hosts ({len(en)} in the English top, {len(other)} in the "
+               f"other-language top{both}) -> {out} (volumes per host and group in {out}.csv)")
