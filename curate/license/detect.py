@@ -1,49 +1,49 @@
-"""License detection for code and web pages: SPDX ids with the evidence that found them.
+"""License detection for code and web pages: SPDX ids and expressions with the evidence that found them.
 
-Stages, cheapest first:
-1. A keyword prefilter (`_prefilter`): text without "licen", "copyright", "SPDX", "creativecommons",
-   "public domain", "rights reserved" (and their German/French/Italian/Spanish forms) costs one regex scan.
-2. `SPDX-License-Identifier:` lines and Creative Commons links, on the raw text.
-3. On folded words (lower case, no accents, no punctuation, markup or comment markers; see
-   `NormalizedText`): full license texts by phrase signatures (curate/data/license/signatures.json),
-   license headers ("Licensed under the Apache License, Version 2.0", GNU "either version 2 of the License,
-   or (at your option) any later version"...), Creative Commons notices in several languages,
-   public-domain dedications and explicit rights reservations.
+Stages, cheapest first (see curate/data/license/NOTICE.md for the data):
+1. A keyword gate (`_prefilter`): plain substring tests on the lower-cased text ("licen", "copyright",
+   "spdx", "creative", "public domain", "rights reserved"... in several languages). Text without any of them
+   returns at once; this is what keeps license-free prose cheap.
+2. `SPDX-License-Identifier:` lines (expressions parsed and normalised by license-expression, so deprecated
+   ids such as GPL-2.0+ come out as GPL-2.0-or-later) and Creative Commons links and short forms (CC BY-NC 4.0)
+   on the raw text.
+3. Exact matching of ScanCode's ~36k license rules (notices, references, tags, URLs, full texts) on
+   normalised tokens (curate/license/rules.py, index in curate/license/index.py); ScanCode keys map to SPDX
+   through each license's `spdx_license_key` ("gpl-2.0-plus" -> GPL-2.0-or-later), expressions with
+   AND/OR/WITH are kept; ScanCode false-positive rules suppress what they cover.
+4. Our own regexes on folded words where exact rules are too rigid: GNU notices ("... as published by the
+   Free Software Foundation, version 3" -> GPL-3.0-only; "either version 2 ... or (at your option) any later
+   version" -> GPL-2.0-or-later) and a few other headers, Creative Commons notices in several languages with
+   their NC/ND/SA elements and version, public-domain dedications and explicit rights reservations.
+5. Full license texts with `licenseclassifier` (licensecheck's templates for ~690 SPDX licenses, with the
+   SPDX matching guidelines' tolerance), run only when the text has many license words.
+6. A post-filter against false alarms: short weak rules (2-4 tokens such as "the GPL", "the MIT license",
+   "under a permissive license") count only when the text states that it is under that license ("licensed
+   under", "released under", "License:", "@license", "distributed under the terms of"...); rules of
+   ScanCode's unknown/generic licenses, intros and clues never count; anything inside a full license text is
+   part of it (the GPL's "How to apply" appendix is not a second grant).
 
-Results are deduplicated per SPDX id and ordered best first: by kind (an SPDX identifier is the strongest
-statement, then a full license text, a header, a CC link, a CC notice, a public-domain dedication, and last a
-rights reservation, which is usually the copyright line next to a real license), then confidence, then
-position.
+Results: one match per SPDX expression (its strongest evidence), best first: SPDX identifier, full license
+text, notice, license link, CC notice, reference, tag, public-domain dedication, and last a rights
+reservation (usually the copyright line next to a real license); then by score, length and position.
 """
 from __future__ import annotations
 
-import json
 import re
-import unicodedata
 from bisect import bisect_right
 from dataclasses import asdict, dataclass
-from functools import lru_cache
-from importlib import resources
 from typing import Any, Callable, Iterator
 
-from curate.license.categories import (
-    ALL_RIGHTS_RESERVED,
-    PUBLIC_DOMAIN,
-    _licensing,
-    category,
-    scancode_index,
-)
+from curate.license import rules as _rules
+from curate.license.categories import ALL_RIGHTS_RESERVED, PUBLIC_DOMAIN, _licensing, canonical_spdx, category, scancode_index
 
 EVIDENCE_CHARS = 120
 
+KINDS = ("spdx-identifier", "license-text", "notice", "url", "cc-link", "cc-notice", "reference", "tag",
+         "public-domain", "rights-reserved")
 KIND_PRIORITY: dict[str, int] = {
-    "spdx-identifier": 0,
-    "license-text": 1,
-    "license-header": 2,
-    "cc-link": 3,
-    "cc-notice": 4,
-    "public-domain": 5,
-    "rights-reserved": 6,
+    "spdx-identifier": 0, "license-text": 1, "notice": 2, "url": 3, "cc-link": 3, "cc-notice": 4,
+    "reference": 5, "tag": 5, "public-domain": 6, "rights-reserved": 7,
 }
 
 # Lower-cased substrings; any license statement we detect contains at least one of them. Plain `in` tests
@@ -62,69 +62,39 @@ def _prefilter(text: str) -> bool:
 
 
 # --------------------------------------------------------------------------------------------------
-# Normalisation: folded words with offsets into the original text
+# Normalised words with offsets into the original text
 # --------------------------------------------------------------------------------------------------
-
-# Tags and entities are skipped whole (so "<b>" does not become the word "b"); words are runs of
-# letters/digits (underscore excluded so that "_Version_" markdown splits cleanly).
-_TOKEN = re.compile(r"<[^<>]{0,300}>|&(?:[a-zA-Z]{2,8}|#\d{1,6}|#x[0-9a-fA-F]{1,6});|[^\W_]+")
-
-
-def fold_word(word: str) -> str:
-    """Lower-case and strip accents from one word ("Réservés" -> "reserves"); never adds a space."""
-    word = word.casefold()
-    if word.isascii():
-        return word
-    decomposed = unicodedata.normalize("NFKD", word)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch) and not ch.isspace())
-
-
-def _words(text: str) -> list[str]:
-    return [w for w in _TOKEN.findall(text) if w[0] not in "<&"]
 
 
 def normalize_phrase(phrase: str) -> str:
     """Normalise a phrase exactly like document text: folded words joined by single spaces."""
-    return " ".join(fold_word(w) for w in _words(phrase))
+    return " ".join(_rules.rule_words(phrase))
 
 
 class NormalizedText:
-    """Folded words of a text joined by spaces; word offsets in the original are computed on demand.
+    """Folded words of a text joined by single spaces (padded: " w1 w2 "), with their original spans."""
 
-    `text` is padded (" word word ") so that `find(" phrase ")` matches whole words only. Most texts that
-    pass the prefilter hold no license, so the per-word offsets are only built when a match needs them.
-    """
-
-    def __init__(self, original: str, words: list[str]) -> None:
+    def __init__(self, original: str, tokens: "_rules.Tokens") -> None:
         self.original = original
-        self.words = words
-        self.text = " " + " ".join(words) + " "
+        self.tokens = tokens
+        self.text = " " + " ".join(tokens.words) + " "
         self._starts: list[int] | None = None
-        self._spans: list[tuple[int, int]] | None = None
 
-    @classmethod
-    def of(cls, original: str) -> "NormalizedText":
-        """Tokenise and fold `original`, dropping HTML tags and entities."""
-        words = _words(original)
-        if original.isascii():
-            return cls(original, [w.lower() for w in words])
-        return cls(original, [fold_word(w) for w in words])
-
-    def _offsets(self) -> tuple[list[int], list[tuple[int, int]]]:
-        if self._starts is None or self._spans is None:
+    def _word_starts(self) -> list[int]:
+        if self._starts is None:
             starts, pos = [], 1
-            for word in self.words:
+            for word in self.tokens.words:
                 starts.append(pos)
                 pos += len(word) + 1
-            spans = [m.span() for m in _TOKEN.finditer(self.original) if m.group()[0] not in "<&"]
-            self._starts, self._spans = starts, spans
-        return self._starts, self._spans
+            self._starts = starts
+        return self._starts
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """Map a [start, end) range of the normalised text back to the original string."""
-        starts, spans = self._offsets()
+        spans = self.tokens.spans
         if not spans:
             return (0, 0)
+        starts = self._word_starts()
         first = max(bisect_right(starts, start) - 1, 0)
         last = max(bisect_right(starts, max(end - 1, start)) - 1, first)
         return (spans[first][0], spans[last][1])
@@ -142,15 +112,27 @@ class NormalizedText:
 
 @dataclass(frozen=True)
 class LicenseMatch:
-    """One license found in a text, with where and how it was found."""
+    """One license found in a text, with where and how it was found.
+
+    `spdx`: SPDX id or expression (current ids); `start`/`end`: character span in the text; `score`: the
+    matched fraction of the rule or template (1.0 for exact rule and template matches; our regex notices
+    give 0.6-0.95 by how complete they are, e.g. a CC notice without a version); `rule`: the ScanCode rule
+    identifier, "licenseclassifier:<id>", "spdx-identifier", "cc-link", "cc-notice", "curate-notice:<id>"...;
+    `kind`: one of `KINDS`; `category`: see curate.license.categories; `evidence`: a short snippet.
+    """
 
     spdx: str
-    category: str
-    kind: str
-    evidence: str
     start: int
     end: int
-    confidence: float
+    score: float
+    rule: str
+    kind: str
+    category: str
+    evidence: str
+
+    @property
+    def confidence(self) -> float:  # the name used before `score`
+        return self.score
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form (for manifests' `detail`)."""
@@ -162,8 +144,8 @@ def _snippet(text: str, start: int, end: int) -> str:
     return snippet if len(snippet) <= EVIDENCE_CHARS else snippet[: EVIDENCE_CHARS - 1] + "…"
 
 
-def _match(text: str, spdx: str, kind: str, start: int, end: int, confidence: float) -> LicenseMatch:
-    return LicenseMatch(spdx, category(spdx), kind, _snippet(text, start, end), start, end, confidence)
+def _match(text: str, spdx: str, kind: str, start: int, end: int, score: float, rule: str) -> LicenseMatch:
+    return LicenseMatch(spdx, start, end, score, rule, kind, category(spdx), _snippet(text, start, end))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -188,67 +170,11 @@ def _spdx_identifiers(text: str, lowered: str) -> Iterator[LicenseMatch]:
             continue
         if parsed is None:
             continue
-        yield _match(text, str(parsed), "spdx-identifier", m.start(), m.start("expr") + len(expr), 1.0)
-
-
-# --------------------------------------------------------------------------------------------------
-# Full license texts: phrase signatures
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Signature:
-    """Phrase rule for one license's full text (see signatures.json)."""
-
-    spdx: str
-    all: tuple[tuple[str, ...], ...]
-    none: tuple[str, ...]
-    overrides: tuple[str, ...]
-
-
-@lru_cache(maxsize=1)
-def signatures() -> tuple[Signature, ...]:
-    """Load and normalise the phrase signatures shipped in curate/data/license/signatures.json."""
-    raw = json.loads(resources.files("curate").joinpath("data/license/signatures.json").read_text("utf-8"))
-    out = []
-    for spdx, rule in raw["licenses"].items():
-        groups = tuple(
-            tuple(normalize_phrase(p) for p in (entry if isinstance(entry, list) else [entry]))
-            for entry in rule["all"]
-        )
-        if not groups:
-            raise ValueError(f"signatures.json: {spdx} has no 'all' phrases")
-        out.append(Signature(spdx, groups, tuple(normalize_phrase(p) for p in rule.get("none", [])),
-                             tuple(rule.get("overrides", []))))
-    return tuple(out)
-
-
-def _full_texts(text: str, norm: NormalizedText) -> tuple[list[LicenseMatch], set[str]]:
-    """Signatures that fire, and the ids they override."""
-    found: list[LicenseMatch] = []
-    overridden: set[str] = set()
-    for sig in signatures():
-        spans: list[tuple[int, int]] = []
-        for group in sig.all:
-            for phrase in group:
-                pos = norm.find(phrase)
-                if pos >= 0:
-                    spans.append(norm.original_span(pos, pos + len(phrase)))
-                    break
-            else:
-                break
-        if len(spans) != len(sig.all) or any(norm.find(p) >= 0 for p in sig.none):
-            continue
-        start, end = min(s for s, _ in spans), max(e for _, e in spans)
-        first = spans[0]
-        m = _match(text, sig.spdx, "license-text", start, end, 0.95)
-        found.append(LicenseMatch(m.spdx, m.category, m.kind, _snippet(text, *first), start, end, 0.95))
-        overridden.update(sig.overrides)
-    return found, overridden
-
+        yield _match(text, str(parsed), "spdx-identifier", m.start(), m.start("expr") + len(expr), 1.0,
+                     "spdx-identifier")
 
 # --------------------------------------------------------------------------------------------------
-# License headers (regexes over folded words)
+# GNU and other license notices (regexes over folded words)
 # --------------------------------------------------------------------------------------------------
 
 _GNU = re.compile(
@@ -304,15 +230,15 @@ _HEADERS: tuple[tuple[str, re.Pattern, Callable[[re.Match], str | None], float],
      _fixed("ISC"), 0.8),
 )
 
-
 def _headers(text: str, norm: NormalizedText) -> Iterator[LicenseMatch]:
-    for needle, pattern, to_id, confidence in _HEADERS:
+    for needle, pattern, to_id, score in _HEADERS:
         if needle not in norm.text:
             continue
         for m in pattern.finditer(norm.text):
             spdx = to_id(m)
             if spdx:
-                yield _match(text, spdx, "license-header", *norm.original_span(m.start(), m.end()), confidence)
+                yield _match(text, spdx, "notice", *norm.original_span(m.start(), m.end()), score,
+                             "curate-notice:" + spdx)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -350,17 +276,19 @@ def _cc_links(text: str, lowered: str) -> Iterator[LicenseMatch]:
     for m in (_CC_LINK.finditer(text) if "creativecommons.org/" in lowered else ()):
         if m.group("pd"):
             spdx = "CC0-1.0" if m.group("pd").lower() == "zero" else "CC-PDM-1.0"
-            yield _match(text, spdx, "cc-link", m.start(), m.end(), 0.95)
+            yield _match(text, spdx, "cc-link", m.start(), m.end(), 0.95, "cc-link")
             continue
         spdx = cc_id(m.group("type").split("-"), m.group("ver"), m.group("port"))
         if spdx:
-            yield _match(text, spdx, "cc-link", m.start(), m.end(), 0.95 if m.group("ver") else 0.7)
+            yield _match(text, spdx, "cc-link", m.start(), m.end(), 0.95 if m.group("ver") else 0.7,
+                             "cc-link")
     for m in (_CC_SHORT.finditer(text) if "CC" in text else ()):
         spdx = cc_id(re.split(r"[ -]", m.group("type")), m.group("ver"))
         if spdx:
-            yield _match(text, spdx, "cc-notice", m.start(), m.end(), 0.9 if m.group("ver") else 0.6)
+            yield _match(text, spdx, "cc-notice", m.start(), m.end(), 0.9 if m.group("ver") else 0.6,
+                         "cc-notice")
     for m in (_CC0_SHORT.finditer(text) if "CC0" in text else ()):
-        yield _match(text, "CC0-1.0", "cc-notice", m.start(), m.end(), 0.8)
+        yield _match(text, "CC0-1.0", "cc-notice", m.start(), m.end(), 0.8, "cc-notice")
 
 
 # Element names in English, German, French, Italian, Spanish and Dutch CC license names (folded).
@@ -390,11 +318,11 @@ def _cc_notices(text: str, norm: NormalizedText) -> Iterator[LicenseMatch]:
         ver = m.group("ver").replace(" ", ".") if m.group("ver") else None
         spdx = cc_id(elements, ver)
         if spdx:
-            yield _match(text, spdx, "cc-notice", *norm.original_span(m.start(), m.end()), 0.9 if ver else 0.6)
+            yield _match(text, spdx, "cc-notice", *norm.original_span(m.start(), m.end()), 0.9 if ver else 0.6,
+                         "cc-notice")
     pos = norm.find("cc0 1 0 universal")
     if pos >= 0:
-        yield _match(text, "CC0-1.0", "cc-notice", *norm.original_span(pos, pos + 17), 0.9)
-
+        yield _match(text, "CC0-1.0", "cc-notice", *norm.original_span(pos, pos + 17), 0.9, "cc-notice")
 
 # --------------------------------------------------------------------------------------------------
 # Public-domain dedications and rights reservations
@@ -412,16 +340,109 @@ _RIGHTS_RESERVED = re.compile(
     r"|todos los derechos reservados|alle rechten voorbehouden)\b"
 )
 
-
 def _notices(text: str, norm: NormalizedText) -> Iterator[LicenseMatch]:
     if any(needle in norm.text for needle in (" public domain ", " gemeinfrei ", " domaine public ")):
         for m in _PUBLIC_DOMAIN.finditer(norm.text):
-            yield _match(text, PUBLIC_DOMAIN, "public-domain", *norm.original_span(m.start(), m.end()), 0.8)
+            yield _match(text, PUBLIC_DOMAIN, "public-domain", *norm.original_span(m.start(), m.end()), 0.8,
+                         "public-domain")
     if not any(needle in norm.text for needle in (" reserved ", " vorbehalten ", " reserves ", " riservati ",
                                                     " reservados ", " voorbehouden ")):
         return
     for m in _RIGHTS_RESERVED.finditer(norm.text):
-        yield _match(text, ALL_RIGHTS_RESERVED, "rights-reserved", *norm.original_span(m.start(), m.end()), 0.9)
+        yield _match(text, ALL_RIGHTS_RESERVED, "rights-reserved", *norm.original_span(m.start(), m.end()), 0.9,
+                     "rights-reserved")
+
+# --------------------------------------------------------------------------------------------------
+# ScanCode rules, with the post-filter for short weak rules
+# --------------------------------------------------------------------------------------------------
+
+_RULE_KIND = {"license-text": "license-text", "notice": "notice", "reference": "reference", "tag": "tag"}
+# A short rule ("the GPL", "MIT license", "BSD") is a license statement only after one of these words (within
+# STATEMENT_WINDOW tokens before it), or when it is itself a statement ("licensed under the MIT license").
+WEAK_RULE_TOKENS = 4
+STATEMENT_WINDOW = 6
+_STATEMENT_WORDS = frozenset({
+    "licensed", "licenced", "license", "licence", "licenses", "licensing", "released", "distributed",
+    "available", "published", "provided", "covered", "governed", "subject", "terms", "spdx", "under",
+    "lizenziert", "lizenz", "licencia", "licenza", "licenciado",
+})
+_URL_START = frozenset({"http", "https", "www", "ftp"})
+
+
+def _is_statement(tokens: "_rules.Tokens", hit: "_rules.RuleHit") -> bool:
+    words = tokens.words
+    if any(w in _STATEMENT_WORDS for w in words[hit.tstart:hit.tend]) and hit.rule.length > 2:
+        return True
+    before = words[max(hit.tstart - STATEMENT_WINDOW, 0):hit.tstart]
+    return any(w in _STATEMENT_WORDS for w in before)
+
+
+LONG_RULE_TOKENS = 20
+
+
+def _keeps(hit: "_rules.RuleHit", tokens: "_rules.Tokens") -> bool:
+    """The post-filter: does this exact rule hit count as a license match?"""
+    rule = hit.rule
+    if rule.kind not in _RULE_KIND or not hit.spdx:  # false positives, intros, clues, unknown/generic
+        return False
+    if rule.relevance < 50:
+        return False
+    if tokens.words[hit.tstart] in _URL_START:
+        return True
+    return rule.length > WEAK_RULE_TOKENS or _is_statement(tokens, hit)
+
+
+def _rule_matches(text: str, tokens: "_rules.Tokens", hits: list) -> Iterator[tuple["_rules.RuleHit", LicenseMatch]]:
+    for hit in hits:
+        if not _keeps(hit, tokens):
+            continue
+        rule = hit.rule
+        kind = "url" if tokens.words[hit.tstart] in _URL_START else _RULE_KIND[rule.kind]
+        if category(hit.spdx) == "public-domain" and hit.spdx.startswith("LicenseRef-scancode-"):
+            kind = "public-domain"  # ScanCode files dedications ("is in the public domain") as texts
+        try:
+            spdx = canonical_spdx(hit.spdx)
+        except ValueError:
+            spdx = hit.spdx
+        yield hit, _match(text, spdx, kind, hit.start, hit.end, 1.0, rule.identifier)
+
+
+# --------------------------------------------------------------------------------------------------
+# Full license texts: licenseclassifier
+# --------------------------------------------------------------------------------------------------
+
+# Words of license texts; licenseclassifier runs when at least FULL_TEXT_MIN_WORDS of them occur.
+_FULL_TEXT_WORDS = ("permission", "warrant", "liabil", "redistribut", "licen", "copyright", "condition",
+                    "notice", "damages", "distribut", "software", "rights")
+FULL_TEXT_MIN_WORDS = 3
+FULL_TEXT_MAX_CHARS = 400_000
+FULL_TEXT_MIN_TOKENS = 100
+
+
+def _full_texts(text: str, lowered: str, tokens: "_rules.Tokens", hits: list) -> list[LicenseMatch]:
+    """licenseclassifier's verbatim-template matches; where it finds none, ScanCode's license texts by
+    token-bigram containment (candidates: the licenses that the exact rule hits name)."""
+    if sum(w in lowered for w in _FULL_TEXT_WORDS) < FULL_TEXT_MIN_WORDS:
+        return []
+    from licenseclassifier import identify_license
+
+    out = []
+    for m in identify_license(text[:FULL_TEXT_MAX_CHARS], coverage_threshold=0.0):
+        try:
+            spdx = canonical_spdx(m.id)
+        except ValueError:
+            continue
+        # licensecheck's templates include standard headers: a short match is a notice, not a full text
+        kind = "license-text" if len(text[m.start:m.end].split()) >= FULL_TEXT_MIN_TOKENS else "notice"
+        out.append(_match(text, spdx, kind, m.start, m.end, 1.0, "licenseclassifier:" + m.id))
+    expressions = {h.rule.expression for h in hits if h.spdx}
+    for a in _rules.approximate(tokens, expressions):
+        try:
+            spdx = canonical_spdx(a.spdx)
+        except ValueError:
+            spdx = a.spdx
+        out.append(_match(text, spdx, "license-text", a.start, a.end, round(a.coverage, 3), a.rule.identifier))
+    return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -429,20 +450,43 @@ def _notices(text: str, norm: NormalizedText) -> Iterator[LicenseMatch]:
 # --------------------------------------------------------------------------------------------------
 
 
-def _family(spdx: str) -> str:
-    return re.sub(r"-(?:only|or-later)$", "", spdx)
-
-
 def _sort_key(m: LicenseMatch) -> tuple:
-    return (KIND_PRIORITY.get(m.kind, 99), -m.confidence, m.start)
+    return (KIND_PRIORITY.get(m.kind, 99), -m.score, -(m.end - m.start), m.start)
 
 
-def detect_with_evidence(text: str) -> list[LicenseMatch]:
-    """All licenses found in `text`, one match per SPDX id (its strongest evidence), best first.
+def _resolve(candidates: list[LicenseMatch], long_exact: list[LicenseMatch]) -> list[LicenseMatch]:
+    """Drop what a stronger match covers: anything inside a long exact ScanCode rule (its authors' verdict on
+    that very text) or inside a full license text is part of it; a rule hit that overlaps an SPDX
+    identifier, a CC link/notice or a longer notice names the same place."""
+    candidates = [m for m in candidates if not any(
+        e is not m and e.start <= m.start and m.end <= e.end and (e.end - e.start) > (m.end - m.start)
+        for e in long_exact)]
+    texts = [m for m in candidates if m.kind == "license-text"]
+    fixed = [m for m in candidates if m.kind in ("spdx-identifier", "cc-link", "cc-notice")]
+    kept = []
+    for m in candidates:
+        if m.kind != "license-text" and any(t.start <= m.start and m.end <= t.end for t in texts):
+            continue
+        if m.kind == "license-text" and any(t is not m and t.start <= m.start and m.end <= t.end
+                                            and (t.end - t.start) > (m.end - m.start) for t in texts):
+            continue
+        if m.rule not in ("spdx-identifier", "cc-link", "cc-notice") and m.kind != "license-text" and any(
+                f.start < m.end and m.start < f.end for f in fixed):
+            continue
+        kept.append(m)
+    # overlapping notices/references that disagree: the longer span wins
+    out = []
+    for m in kept:
+        if m.kind in ("notice", "reference", "tag", "url") and any(
+                o is not m and o.kind in ("notice", "reference", "tag", "url") and o.start < m.end
+                and m.start < o.end and (o.end - o.start) > (m.end - m.start) for o in kept):
+            continue
+        out.append(m)
+    return out
 
-    A full license text outranks headers of the same family (the GPL text's own "How to apply" appendix
-    says "or any later version", which is an example, not a grant).
-    """
+
+def detect_matches(text: str) -> list[LicenseMatch]:
+    """All licenses found in `text`, one match per SPDX id or expression (its strongest evidence), best first."""
     if not isinstance(text, str):
         raise TypeError(f"detect expects str, got {type(text).__name__}")
     if not _prefilter(text):
@@ -450,30 +494,29 @@ def detect_with_evidence(text: str) -> list[LicenseMatch]:
     return _detect_all(text)
 
 
+detect_with_evidence = detect_matches  # the name used before detect_matches
+
+
 def _detect_all(text: str) -> list[LicenseMatch]:
-    """Every detector, without the keyword prefilter (the benchmark's baseline)."""
+    """Every detector, without the keyword gate (the benchmark's baseline)."""
     if text.startswith("\ufeff"):
         text = " " + text[1:]  # keep offsets while dropping the BOM from evidence
-    norm = NormalizedText.of(text)
-    full, overridden = _full_texts(text, norm)
+    tokens = _rules.tokenize(text)
+    norm = NormalizedText(text, tokens)
     lowered = text.lower()
-    candidates = [*_spdx_identifiers(text, lowered), *full, *_headers(text, norm), *_cc_links(text, lowered),
-                  *_cc_notices(text, norm), *_notices(text, norm)]
-    text_families = {_family(m.spdx) for m in full if m.spdx not in overridden}
+    hits = _rules.find(tokens)
+    pairs = list(_rule_matches(text, tokens, hits))
+    exact = [m for _, m in pairs]
+    long_exact = [m for h, m in pairs if h.tend - h.tstart >= LONG_RULE_TOKENS]
+    candidates = [*_spdx_identifiers(text, lowered), *_full_texts(text, lowered, tokens, hits), *exact,
+                  *_headers(text, norm), *_cc_links(text, lowered), *_cc_notices(text, norm),
+                  *_notices(text, norm)]
     best: dict[str, LicenseMatch] = {}
-    for m in sorted(candidates, key=_sort_key):
-        if m.spdx in overridden:
-            continue
-        if m.kind not in ("license-text", "spdx-identifier") and _family(m.spdx) in text_families \
-                and m.spdx not in {f.spdx for f in full}:
-            continue
+    for m in sorted(_resolve(candidates, long_exact), key=_sort_key):
         best.setdefault(m.spdx, m)
     return sorted(best.values(), key=_sort_key)
 
 
 def detect(text: str) -> list[str]:
-    """SPDX ids (or SPDX expressions, from `SPDX-License-Identifier` lines) found in `text`, best first.
-
-    Returns an empty list when no license is found.
-    """
-    return [m.spdx for m in detect_with_evidence(text)]
+    """SPDX ids or expressions found in `text`, best first; an empty list when no license is found."""
+    return [m.spdx for m in detect_matches(text)]

@@ -1,0 +1,260 @@
+"""Exact matching of ScanCode's license rules on a document's tokens (index: curate/license/index.py).
+
+At every token position the longest rule that matches exactly there is recorded; overlapping hits are then
+resolved longest first (a ScanCode false-positive rule wins its place like any other and then reports
+nothing, which is how those rules suppress false alarms). Spans map back to characters of the original text.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from curate.license import index as _index
+from curate.license.index import DOC_TOKEN, KEY_TOKENS, TOKEN_BYTES, Index, Rule, fold
+
+_ZERO = b"\0" * TOKEN_BYTES
+_KEY = KEY_TOKENS * TOKEN_BYTES
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    rule: Rule
+    spdx: str  # SPDX expression (current ids), from the rule's ScanCode expression
+    tstart: int  # token range [tstart, tend)
+    tend: int
+    start: int  # character range in the original text
+    end: int
+
+
+@dataclass(frozen=True)
+class Tokens:
+    words: list[str]
+    spans: list[tuple[int, int]]
+    code: bytes
+
+
+@lru_cache(maxsize=1)
+def _tables() -> tuple[Index, dict[str, bytes]]:
+    idx = _index.load()
+    return idx, {w: i.to_bytes(TOKEN_BYTES, "big") for w, i in idx.vocab.items()}
+
+
+def index() -> Index:
+    return _tables()[0]
+
+
+def tokenize(text: str) -> Tokens:
+    """Folded words of `text` (markup skipped), their character spans, and their token-id bytes."""
+    _, vb = _tables()
+    words: list[str] = []
+    spans: list[tuple[int, int]] = []
+    ascii_text = text.isascii()
+    for m in DOC_TOKEN.finditer(text):
+        w = m.group()
+        if w[0] in "<&":
+            continue
+        words.append(w.lower() if ascii_text else fold(w))
+        spans.append(m.span())
+    get = vb.get
+    return Tokens(words, spans, b"".join([get(w, _ZERO) for w in words]))
+
+
+_KEY_TOKEN = re.compile(r"[a-z0-9][a-z0-9.+-]*[a-z0-9+]|[a-z0-9]", re.IGNORECASE)
+_OPERATORS = {"and": "AND", "or": "OR", "with": "WITH"}
+
+
+@lru_cache(maxsize=8192)
+def to_spdx(expression: str) -> str | None:
+    """ScanCode expression ("gpl-2.0-plus with classpath-exception-2.0") -> SPDX expression, or None when it
+    only names unknown/generic licenses."""
+    licenses = index().licenses
+    known = False
+
+    def repl(m: re.Match) -> str:
+        nonlocal known
+        token = m.group()
+        if token.lower() in _OPERATORS:
+            return _OPERATORS[token.lower()]
+        info = licenses.get(token)
+        if info is None:
+            return "LicenseRef-scancode-" + token
+        if not info.is_unknown:
+            known = True
+        return info.spdx
+
+    spdx = _KEY_TOKEN.sub(repl, expression)
+    return spdx if known else None
+
+
+def find(tokens: Tokens) -> list[RuleHit]:
+    """Non-overlapping exact rule hits, in text order (false-positive hits included: the caller drops them)."""
+    idx, _ = _tables()
+    code = tokens.code
+    by_key, short, codes, rules = idx.by_key, idx.short, idx.codes, idx.rules
+    n = len(tokens.words)
+    raw: list[tuple[int, int, int]] = []
+    for i in range(n):
+        p = i * TOKEN_BYTES
+        rids = by_key.get(code[p:p + _KEY])
+        if rids:
+            for r in rids:
+                if code.startswith(codes[r], p):
+                    raw.append((i, i + rules[r].length, r))
+                    break
+            else:
+                rids = None
+        if not rids:
+            for k in range(KEY_TOKENS - 1, 0, -1):
+                s = short.get(code[p:p + k * TOKEN_BYTES])
+                if s:
+                    raw.append((i, i + k, s[0]))
+                    break
+    if not raw:
+        return []
+    raw.sort(key=lambda h: (h[0] - h[1], h[0]))
+    taken = bytearray(n)
+    hits: list[RuleHit] = []
+    spans = tokens.spans
+    for a, b, r in raw:
+        if any(taken[a:b]):
+            continue
+        taken[a:b] = b"\1" * (b - a)
+        rule = rules[r]
+        spdx = to_spdx(rule.expression) if rule.expression else None
+        hits.append(RuleHit(rule, spdx or "", a, b, spans[a][0], spans[b - 1][1]))
+    hits.sort(key=lambda h: h.tstart)
+    return hits
+
+
+def rule_words(phrase: str) -> list[str]:
+    """Folded words of a phrase, as documents are tokenised."""
+    return [fold(m.group()) for m in DOC_TOKEN.finditer(phrase) if m.group()[0] not in "<&"]
+
+
+# --------------------------------------------------------------------------------------------------
+# Approximate full-text matching: token-bigram containment against ScanCode's license texts
+# --------------------------------------------------------------------------------------------------
+
+APPROX_MIN_COVERAGE = 0.80  # share of a license text's token bigrams found in the document
+APPROX_PER_LICENSE = 8  # license texts tried per expression: the license's own text, then rule variants
+_BIGRAM = 2 * TOKEN_BYTES
+
+
+@lru_cache(maxsize=1)
+def _texts_by_expression() -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for rid, rule in enumerate(index().rules):
+        if rule.kind == "license-text" and rule.length >= 20:
+            out.setdefault(rule.expression, []).append(rid)
+    rules = index().rules
+    for expression, rids in out.items():  # the license's own text first (its identifier is the key)
+        rids.sort(key=lambda r: (rules[r].identifier != expression, rules[r].identifier))
+        del rids[APPROX_PER_LICENSE:]
+    return out
+
+
+_FAMILY = re.compile(r"^([a-z]+(?:-[a-z]+)*?)(?:-?v?\d.*)?$")
+
+
+def family(key: str) -> str:
+    """ScanCode key without its version and variant ("cecill-2.0" -> "cecill", "gpl-2.0-plus" -> "gpl")."""
+    m = _FAMILY.match(key)
+    return m.group(1) if m else key
+
+
+@lru_cache(maxsize=1)
+def _expressions_by_family() -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for expression in _texts_by_expression():
+        if " " not in expression:
+            out.setdefault(family(expression), []).append(expression)
+    return out
+
+
+def candidate_expressions(expressions: set[str]) -> set[str]:
+    """The expressions seen, and every single-license expression of the same families (other versions)."""
+    by_family = _expressions_by_family()
+    out = set(expressions)
+    for e in expressions:
+        for key in _KEY_TOKEN.findall(e):
+            if key.lower() not in _OPERATORS:
+                out.update(by_family.get(family(key), ()))
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _rule_bigrams(rid: int) -> frozenset[bytes]:
+    code = index().codes[rid]
+    return frozenset(code[p:p + _BIGRAM] for p in range(0, len(code) - _BIGRAM + 1, TOKEN_BYTES))
+
+
+@dataclass(frozen=True)
+class ApproxHit:
+    rule: Rule
+    spdx: str
+    coverage: float  # share of the rule's bigrams present in the document
+    matched: int  # number of the rule's bigrams present
+    tstart: int
+    tend: int
+    start: int
+    end: int
+
+
+def _aligned_find(code: bytes, needle: bytes) -> bool:
+    pos = code.find(needle)
+    while pos >= 0 and pos % TOKEN_BYTES:
+        pos = code.find(needle, pos + 1)
+    return pos >= 0
+
+
+def _other_title(code: bytes, words: list[str], title: bytes, start: int) -> bool:
+    """True when the document names itself another license: the license's title line is nowhere in it,
+    while the words just before or at the start of the match say "license" (a modified, renamed text)."""
+    if _aligned_find(code, title):
+        return False
+    near = words[:12] + words[max(start - 12, 0):start + 12]
+    return any(w.startswith(("licen", "lizenz")) for w in near)
+
+
+def approximate(tokens: Tokens, expressions: set[str]) -> list[ApproxHit]:
+    """License texts (of the ScanCode expressions seen in the exact hits) that the document contains to at
+    least APPROX_MIN_COVERAGE (or the rule's own minimum_coverage when higher), best first, non-overlapping."""
+    by_expr = _texts_by_expression()
+    candidates = [rid for e in sorted(candidate_expressions(expressions)) for rid in by_expr.get(e, ())]
+    if not candidates:
+        return []
+    code = tokens.code
+    n = len(tokens.words)
+    doc_positions: dict[bytes, list[int]] = {}
+    for i in range(n - 1):
+        doc_positions.setdefault(code[i * TOKEN_BYTES:(i + 2) * TOKEN_BYTES], []).append(i)
+    doc_bigrams = doc_positions.keys()
+    rules = index().rules
+    scored = []
+    for rid in candidates:
+        bigrams = _rule_bigrams(rid)
+        if not bigrams:
+            continue
+        common = bigrams & doc_bigrams
+        coverage = len(common) / len(bigrams)
+        threshold = max(APPROX_MIN_COVERAGE, rules[rid].minimum_coverage / 100)
+        if coverage >= threshold:
+            scored.append((round(coverage, 2), len(common), rid, common))
+    scored.sort(key=lambda s: (-s[0], -s[1]))
+    hits: list[ApproxHit] = []
+    for coverage, matched, rid, common in scored:
+        positions = sorted(p for b in common for p in doc_positions[b])
+        # the matched region: trim the 2% most outlying positions on either side (stray common phrases)
+        cut = len(positions) // 50
+        a, b = positions[cut], positions[-1 - cut] + 2
+        if any(h.tstart < b and a < h.tend for h in hits):
+            continue
+        rule = rules[rid]
+        if rule.title and _other_title(code, tokens.words, index().codes[rid][:rule.title * TOKEN_BYTES], a):
+            continue
+        spdx = to_spdx(rule.expression)
+        if spdx:
+            hits.append(ApproxHit(rule, spdx, coverage, matched, a, b, tokens.spans[a][0],
+                                  tokens.spans[min(b, n) - 1][1]))
+    return hits
