@@ -68,14 +68,14 @@ class Tokenizer:
         self._bpe, self._offset, self.vocab_size = load_tekken(self.file)
 
     def encode(self, text: str) -> np.ndarray:
-        ids: list[int] = [BOS]
-        for i, part in enumerate(_MARKER_RE.split(text)):
+        runs: list = [(BOS,)]
+        for i, part in enumerate(_MARKER_RE.split(text) if "<" in text else (text,)):
             if i % 2:
-                ids.append(MARKER_IDS[part])
-            elif part:
-                ids.extend(t + self._offset for t in self._bpe.encode_ordinary(part))
-        ids.append(EOS)
-        return np.asarray(ids, dtype=np.int32)
+                runs.append((MARKER_IDS[part],))
+            elif part:  # the offset added in numpy, not per token in Python
+                runs.append(np.asarray(self._bpe.encode_ordinary(part), dtype=np.int32) + self._offset)
+        runs.append((EOS,))
+        return np.concatenate(runs).astype(np.int32, copy=False)
 
     def decode(self, ids) -> str:
         """Inverse of encode (BOS/EOS dropped)."""
