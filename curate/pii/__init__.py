@@ -11,6 +11,7 @@ plus the checks Apertus' regexes lacked. No spaCy model and no network access ar
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from curate.pii.cards import find_cards
@@ -55,6 +56,7 @@ _CONFIDENCE = {
     "IBAN_CODE": 6, "CH_AHV": 6, "IT_FISCAL_CODE": 6, "ES_NIF": 5, "CREDIT_CARD": 5,
     "EMAIL_ADDRESS": 4, "IP_ADDRESS": 3, "PHONE_NUMBER": 1,
 }
+_DIGIT = re.compile(r"\d")  # what the number patterns need; a C-speed scan
 _NEEDS_DIGIT = {"IBAN_CODE", "PHONE_NUMBER", "CREDIT_CARD", "CH_AHV", "ES_NIF"}
 
 
@@ -117,7 +119,7 @@ def find_pii(
         add("IP_ADDRESS", find_ips(text, public_only=public_ip_only))
     if "IT_FISCAL_CODE" in wanted:
         add("IT_FISCAL_CODE", find_it_fiscal_code(text))
-    if any(t in wanted for t in _NEEDS_DIGIT) and any(ch.isdigit() for ch in text):
+    if any(t in wanted for t in _NEEDS_DIGIT) and _DIGIT.search(text):
         if "IBAN_CODE" in wanted:
             add("IBAN_CODE", find_ibans(text))
         if "ES_NIF" in wanted:

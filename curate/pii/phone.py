@@ -113,6 +113,7 @@ class _Rules(NamedTuple):
     idd: re.Pattern[str] | None  # international dialling prefix
     # phonenumbers' formatting rules in its order: (leading digits, pattern, national prefix required)
     formats: tuple[tuple[re.Pattern[str] | None, re.Pattern[str], bool], ...]
+    loose: re.Pattern[str]  # "(prefix)?(valid number)": one regex that every fitting number matches
 
 
 def _national_lengths(meta) -> frozenset[int]:
@@ -141,8 +142,9 @@ def _rules(region: str) -> _Rules:
             and not _formatting_rule_has_first_group_only(np_rule)
         leading = re.compile(rule.leading_digits_pattern[-1]) if rule.leading_digits_pattern else None
         formats.append((leading, re.compile(rule.pattern), required))
+    loose = re.compile(f"(?:{npfp})?(?:{general.pattern})" if npfp else general.pattern)
     return _Rules(_national_lengths(meta), general, re.compile(npfp) if npfp else None,
-                  re.compile(idd) if idd else None, tuple(formats))
+                  re.compile(idd) if idd else None, tuple(formats), loose)
 
 
 def _prefix_required(rules: _Rules, nsn: str) -> bool:
@@ -160,8 +162,8 @@ def _fits_region(digits: str, rules: _Rules, strict: bool = False) -> bool:
     """Necessary condition for a national-format number of a region: the digits, with or without
     the national prefix, match one of the region's number-type patterns. ``strict`` (leniency >= 1)
     also requires the national prefix where phonenumbers would."""
-    if len(digits) not in rules.lengths:
-        return False
+    if len(digits) not in rules.lengths or not rules.loose.fullmatch(digits):
+        return False  # one regex call rejects most numbers
     m = rules.npfp.match(digits) if rules.npfp else None
     if m and m.end() and rules.general.fullmatch(digits[m.end():]):
         return True  # national prefix present and stripped: the common case, no prefix rule to check
