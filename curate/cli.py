@@ -106,6 +106,10 @@ def demo(out, docs, **kw):
             pipe, files, digest = resolve(str(demo_pipeline_path()), [str(staged)], str(out), str(cache))
             key = run_key(pipe, files, digest)
             check_out_dir(out.resolve(), compute_run_id(pipe, files, digest, key=key), key)
+            if kw.get("executor") == "slurm":
+                from curate.executors import _check_slurm
+
+                _check_slurm()
         except ConfigError as e:
             _fail(str(e))
         out.mkdir(parents=True, exist_ok=True)

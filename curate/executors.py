@@ -297,21 +297,54 @@ def task_reports(logging_dir: Path, ranks: list[int]) -> list[dict]:
 
 # -- Slurm helpers ---------------------------------------------------------------------------------------
 
+SYSTEM_CONFS = ("/etc/slurm/slurm.conf", "/etc/slurm-llnl/slurm.conf")
+
+
+def slurm_up_conf() -> Path | None:
+    """The slurm.conf of the single-node cluster that `make slurm-up` (scripts/slurm/up.sh) started, when
+    its slurmctld is alive: state directory $CURATE_SLURM_STATE, default /tmp/curate-slurm. After
+    `make slurm-down` (daemons stopped) there is none."""
+    state = Path(os.environ.get("CURATE_SLURM_STATE") or "/tmp/curate-slurm")
+    conf, pidfile = state / "slurm.conf", state / "run" / "slurmctld.pid"
+    try:
+        pid = int(pidfile.read_text().strip())
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+    except (OSError, ValueError):
+        return None
+    return conf if comm == "slurmctld" and conf.is_file() else None
+
+
+def slurm_environment() -> str | None:
+    """Make sure sbatch/squeue (and the jobs, which inherit the environment) find a controller: SLURM_CONF
+    as set, else a system-wide slurm.conf, else the `make slurm-up` cluster (SLURM_CONF is then set in
+    this process). Returns how the controller was found, or None when it was not."""
+    if os.environ.get("SLURM_CONF"):
+        return f"SLURM_CONF={os.environ['SLURM_CONF']}"
+    for p in SYSTEM_CONFS:
+        if Path(p).exists():
+            return p
+    conf = slurm_up_conf()
+    if conf is not None:
+        os.environ["SLURM_CONF"] = str(conf)
+        return f"the cluster of `make slurm-up` (SLURM_CONF={conf})"
+    return None
+
+
 def _check_slurm() -> None:
     """Fail before submitting anything when this machine cannot talk to a Slurm controller."""
     from curate.config import ConfigError
 
     if shutil.which("sbatch") is None or shutil.which("squeue") is None:
         raise ConfigError("--executor slurm: sbatch/squeue not found on PATH (install the Slurm client)")
-    conf = os.environ.get("SLURM_CONF")
-    if not conf and not Path("/etc/slurm/slurm.conf").exists() and not Path("/etc/slurm-llnl/slurm.conf").exists():
-        hint = " (the test cluster: `source /tmp/curate-slurm/env.sh`)" if Path("/tmp/curate-slurm/env.sh").exists() else ""
-        raise ConfigError(f"--executor slurm: SLURM_CONF is not set and no /etc/slurm/slurm.conf exists{hint}")
+    if slurm_environment() is None:
+        raise ConfigError("--executor slurm: no Slurm controller found: SLURM_CONF is not set, there is no "
+                          "/etc/slurm/slurm.conf, and no test cluster is running (start one with `make slurm-up`)")
 
 
 def squeue_tasks(job_id: str) -> dict[int, tuple[str, str]] | None:
     """Array index -> (state, reason) for the job's tasks still in the queue; {} when none is, None when
     squeue cannot be asked (no controller reachable)."""
+    slurm_environment()
     try:
         proc = subprocess.run(["squeue", "-h", "-r", "-j", str(job_id), "-o", "%i|%T|%r"],
                               capture_output=True, text=True, timeout=60, check=False)

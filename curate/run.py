@@ -53,7 +53,8 @@ def make_blocks(pipe: Pipeline, thresholds: dict | None = None, run_dir: str | N
             steps.append(Toxicity(thresholds=cal.get("thresholds"), threshold=cfg["threshold"], top_p=cfg["top_p"],
                                   model=cfg["model"], chunk_chars=cfg["chunk_chars"],
                                   calibration={k: cal[k] for k in ("sample_sizes",) if k in cal},
-                                  scores_dir=run_dir if cal else None))
+                                  scores_dir=run_dir if cal else None, device=cfg["device"],
+                                  batch_size=cfg["batch_size"], encoder=cfg["encoder"], head=cfg["head"]))
         elif name == "license":
             steps.append(License(**cfg))
         elif name == "pii":
@@ -252,6 +253,10 @@ def run(pipe_path: str, input_spec, out: str, robots_cache: str | None = None, o
     opts = opts or RunOptions()
     pipe, files, robots_digest = resolve(pipe_path, input_spec, out, robots_cache)
     out_dir = Path(out).resolve()
+    if opts.executor == "slurm":  # no controller: refuse before anything is written
+        from curate.executors import _check_slurm
+
+        _check_slurm()
     hashes = HashCache(out_dir / ".curate" / "sha256.json")
     key = run_key(pipe, files, robots_digest, hashes)
     run_id = compute_run_id(pipe, files, robots_digest, key=key)
@@ -274,7 +279,8 @@ def run(pipe_path: str, input_spec, out: str, robots_cache: str | None = None, o
             names = [n for n, _ in pipe.blocks]
             prefix = make_blocks(Pipeline(pipe.name, pipe.path, pipe.input, pipe.blocks[: names.index("toxicity")]))
             steps = [InputReader(files, options), SampleGate(tox["sample_fraction"]), *prefix,
-                     CalibrationSampler(str(out_dir), tox["sample_fraction"], tox["model"], tox["chunk_chars"])]
+                     CalibrationSampler(str(out_dir), tox["sample_fraction"], tox["model"], tox["chunk_chars"],
+                                        scorer_options={k: tox[k] for k in ("model", "device", "batch_size", "encoder", "head")})]
             _executor(steps, out_dir, "calibrate", RunOptions(**{**opts.__dict__, "progress": False})).run()
             cal = thresholds_from_scores(str(out_dir), tox["top_p"], tox["sample_max"])
             cal["sample"] = {"fraction": tox["sample_fraction"], "max_per_language": tox["sample_max"],

@@ -119,8 +119,21 @@ def test_slurm_demo_survives_scancel_and_matches_local(slurm_cluster, demo_run, 
     assert (out / "logs" / "calibrate" / "slurm_logs").is_dir()
 
 
-def test_slurm_executor_without_slurm_conf_says_how_to_connect(tmp_path, monkeypatch):
-    """No silent sourcing of the test cluster's env.sh: a missing SLURM_CONF is a clear error."""
+def test_slurm_demo_finds_the_make_slurm_up_cluster(slurm_cluster, tmp_path):  # noqa: F811
+    """After `make slurm-up` the documented command works as it is: no SLURM_CONF, no file to source."""
+    env = {k: v for k, v in slurm_cluster.env.items() if k != "SLURM_CONF"}
+    out = tmp_path / "found"
+    try:
+        _curate("demo", "--out", out, "--docs", "100", "--executor", "slurm", "--no-progress", env=env)
+    finally:
+        _cancel_our_jobs(out, slurm_cluster.env)
+    info = json.loads((out / "run.json").read_text())
+    assert info["executor"]["kind"] == "slurm" and info["totals"]["documents"] == 100
+
+
+def test_slurm_executor_without_a_cluster_says_how_to_start_one(tmp_path):
+    """No controller anywhere (no SLURM_CONF, no system slurm.conf, no `make slurm-up` cluster): a clear
+    error before anything is written."""
     import os
     import shutil
 
@@ -129,6 +142,7 @@ def test_slurm_executor_without_slurm_conf_says_how_to_connect(tmp_path, monkeyp
 
         pytest.skip("needs a Slurm client without a system-wide slurm.conf")
     env = {k: v for k, v in os.environ.items() if k != "SLURM_CONF"}
+    env["CURATE_SLURM_STATE"] = str(tmp_path / "no-cluster")
     proc = _curate("demo", "--out", tmp_path / "x", "--docs", "100", "--executor", "slurm", env=env, check=False)
-    assert proc.returncode != 0 and "SLURM_CONF is not set" in proc.stderr
-    assert not (tmp_path / "x" / "run.json").exists()
+    assert proc.returncode != 0 and "make slurm-up" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "x").exists()

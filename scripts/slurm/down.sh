@@ -61,4 +61,6 @@ stop_daemon slurmd
 stop_daemon slurmctld
 stop_daemon munged
 rm -f "$STATE/munge/munge.socket.2" "$STATE/munge/munge.socket.2.lock"
-log "stopped (packages, state and logs kept under $STATE)"
+# curate finds the cluster by its live slurmctld (now stopped); env.sh would point at nothing.
+rm -f "$STATE/env.sh"
+log "stopped (packages, state and logs kept under $STATE; curate no longer finds this cluster)"

@@ -257,10 +257,10 @@ ENV
     log "cluster 'curate' is up on $HOST in $((SECONDS - t0))s (state dir: $STATE)"
     cat <<USAGE
 Slurm cluster 'curate' is up: node $HOST, partition debug.
-Use it with:
-    source $STATE/env.sh
-    sinfo; sbatch --wrap 'hostname'; squeue
-Stop it with: bash $HERE/down.sh
+curate finds it by itself (its slurmctld pid file under $STATE), e.g.
+    curate demo --out runs/slurm-demo --executor slurm
+For Slurm's own commands by hand: source $STATE/env.sh; sinfo; squeue
+Stop it with: make slurm-down
 USAGE
 }
 
