@@ -179,17 +179,21 @@ def _fits_international(digits: str) -> bool:
     return False
 
 
-def _sub_runs(groups: list[str]) -> list[tuple[int, str]]:
+def _sub_runs(groups: list[str]) -> list[tuple[bool, str]]:
     """Digit strings the matcher may try inside a run: the whole run, its prefixes and suffixes (it
-    splits a failed candidate at separators and retries each side), and single groups. Returns
-    (index of the first group, digits) pairs."""
+    splits a failed candidate at separators and retries each side), and single groups; only those of
+    5-17 digits, each once. Returns (starts at the first group, digits) pairs."""
+    joined = "".join(groups)
+    offsets = [0]
+    for group in groups:
+        offsets.append(offsets[-1] + len(group))
     n = len(groups)
-    seen: dict[tuple[int, int], None] = {}
+    seen: dict[tuple[bool, str], None] = {}
     for i in range(n):
-        seen[(0, i + 1)] = None
-        seen[(i, n)] = None
-        seen[(i, i + 1)] = None
-    return [(i, "".join(groups[i:j])) for i, j in seen]
+        for first, last in ((0, i + 1), (i, n), (i, i + 1)):
+            if 5 <= offsets[last] - offsets[first] <= 17:
+                seen[(first == 0, joined[offsets[first]:offsets[last]])] = None
+    return list(seen)
 
 
 def _plausible_regions(run: str, regions: Sequence[str], strict: bool) -> list[str]:
@@ -202,10 +206,8 @@ def _plausible_regions(run: str, regions: Sequence[str], strict: bool) -> list[s
     plus = run.startswith("+")
     todo = [(region, _rules(region)) for region in regions if region != "ZZ"]
     wanted: list[str] = []
-    for first, digits in _sub_runs(groups):
-        if not 5 <= len(digits) <= 17:
-            continue
-        if plus and first == 0 and _fits_international(digits):
+    for at_start, digits in _sub_runs(groups):
+        if plus and at_start and _fits_international(digits):
             return list(regions[:1])  # found whatever the region: one matcher pass is enough
         for region, rules in todo:
             if region in wanted:
