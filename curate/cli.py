@@ -129,8 +129,10 @@ def demo(out, docs, **kw):
 @click.argument("doc_id_or_url")
 @click.option("--manifests", required=True, type=click.Path(exists=True, file_okay=False),
               help="Run directory or its manifests/ folder.")
-def why(doc_id_or_url, manifests):
+@click.option("--json", "as_json", is_flag=True, help="The manifest row(s) as JSON, detail parsed (one object a line).")
+def why(doc_id_or_url, manifests, as_json):
     """Why was this document kept, dropped or quarantined? The decision trail with its evidence."""
+    from curate.why import as_json as row_json
     from curate.why import explain, lookup
 
     try:
@@ -139,6 +141,10 @@ def why(doc_id_or_url, manifests):
         _fail(str(e))
     if not rows:
         _fail(f"no document with id or url {doc_id_or_url!r} in {manifests}")
+    if as_json:
+        for r in rows:
+            click.echo(row_json(r))
+        return
     click.echo("\n\n".join(explain(r) for r in rows))
 
 
