@@ -298,17 +298,17 @@ def run_row(name: str, dir: Path, workers: int = 1) -> dict:
 # language ID lever
 # ---------------------------------------------------------------------------------------------------------
 def language_lever(dir: Path, repeats: int) -> dict:
-    """lid.176 on what the language block reads (Language.read_for_lid) vs the whole text, same documents,
+    """lid.176 on what the language block reads (curate.blocks.language.identify) vs the whole text, same documents,
     same process: label agreement and CPU time."""
     import pyarrow.parquet as pq
 
-    from curate.blocks.language import LanguageId, text_for_lid
+    from curate.blocks.language import LanguageId, identify
 
     lid = LanguageId()
     texts = [t for p in sorted((dir / "input").glob("*.parquet")) for t in pq.read_table(p, columns=["text"])
              .column("text").to_pylist()]
     whole = [lid.predict(t)[0] for t in texts]
-    part = [lid.predict(text_for_lid(t)[0])[0] for t in texts]
+    part = [identify(lid, t)[0] for t in texts]
     agree = sum(a == b for a, b in zip(whole, part)) / len(texts)
 
     def t_of(fn):
@@ -321,7 +321,7 @@ def language_lever(dir: Path, repeats: int) -> dict:
         return statistics.median(times)
 
     t_whole = t_of(lid.predict)
-    t_part = t_of(lambda t: lid.predict(text_for_lid(t)[0]))
+    t_part = t_of(lambda t: identify(lid, t))
     return {"docs": len(texts), "agree": agree, "ms_whole": 1e3 * t_whole / len(texts),
             "ms_part": 1e3 * t_part / len(texts)}
 

@@ -4,7 +4,7 @@ import pytest
 from datatrove.data import Document
 
 from curate.blocks.base import state
-from curate.blocks.language import READ_CHARS, Language, LanguageId, lid176_path, text_for_lid
+from curate.blocks.language import FIRST_CHARS, READ_CHARS, Language, LanguageId, identify, lid176_path
 from curate.config import ConfigError, load_pipeline
 
 SAMPLES = {
@@ -96,11 +96,13 @@ def test_the_last_word_counts():
 
 def test_detail_records_what_was_read():
     long = " ".join([SAMPLES["de"]] * 60)
-    docs = run_block(Language(), [SAMPLES["de"], long])
-    short_ev, long_ev = (state(d)["detail"]["language"] for d in docs)
+    unsure = " ".join(["Hola hello bonjour ciao hallo"] * 150)  # lid.176 is not sure of its first characters
+    docs = run_block(Language(), [SAMPLES["de"], long, unsure])
+    short_ev, long_ev, unsure_ev = (state(d)["detail"]["language"] for d in docs)
     assert short_ev["read_chars"] == short_ev["of"] == len(SAMPLES["de"])
-    assert long_ev["read_chars"] == READ_CHARS < long_ev["of"] == len(long)
+    assert long_ev["read_chars"] == FIRST_CHARS < long_ev["of"] == len(long) and long_ev["score"] >= 0.9
     assert long_ev["language"] == "de"
+    assert unsure_ev["read_chars"] == READ_CHARS < unsure_ev["of"] and unsure_ev["score"] < 0.9
     whole = run_block(Language(read_chars=None), [long])
     assert state(whole[0])["detail"]["language"]["read_chars"] == len(long)
 
@@ -156,8 +158,8 @@ def test_reading_part_agrees_with_whole_text_lid(corpora):
     cut = agree = agree_cut = 0
     sources = set()
     for source, text in docs:
-        part, n = text_for_lid(text)
-        same = lid.predict(part)[0] == lid.predict(text)[0]
+        lang, _, n = identify(lid, text)
+        same = lang == lid.predict(text)[0]
         agree += same
         if n < len(text):
             cut += 1
