@@ -40,7 +40,7 @@ def load_tekken(file: str):
     """(tiktoken Encoding over the non-special vocabulary, number of special ids, vocabulary size) from a
     tekken JSON file: what mistral-common's Tekkenizer builds, without the per-id tables it also makes (a
     third of the load time, paid by every worker)."""
-    import base64
+    import binascii
     import json
 
     import tiktoken
@@ -49,7 +49,7 @@ def load_tekken(file: str):
         data = json.load(f)
     cfg = data["config"]
     n_special, vocab_size = cfg["default_num_special_tokens"], cfg["default_vocab_size"]
-    ranks = {base64.b64decode(x["token_bytes"]): x["rank"] for x in data["vocab"][: vocab_size - n_special]}
+    ranks = {binascii.a2b_base64(x["token_bytes"]): x["rank"] for x in data["vocab"][: vocab_size - n_special]}
     if sorted(ranks.values()) != list(range(vocab_size - n_special)):
         raise ValueError(f"{file}: the vocabulary ranks are not 0..{vocab_size - n_special - 1}")
     bpe = tiktoken.Encoding(name=os.path.basename(file), pat_str=cfg["pattern"], mergeable_ranks=ranks,
