@@ -11,11 +11,12 @@ from __future__ import annotations
 import ipaddress
 import re
 
-_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+# ASCII digits only, as ``ipaddress`` reads them (``\d`` would take "١.٢.٣.٤", which it then refuses).
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4_BODY = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
 # Not preceded by a word char or a dot; not followed by a word char or ".<digit>" (a longer dotted run).
 _IPV4 = re.compile(
-    rf"(?<![\w.])({_IPV4_BODY})(?:/(3[0-2]|[12]?\d)(?!\d))?(?![\w]|\.\d)"
+    rf"(?<![\w.])({_IPV4_BODY})(?:/(3[0-2]|[12]?[0-9])(?!\d))?(?![\w]|\.\d)"
 )
 _HEX = r"[0-9A-Fa-f]"
 # Loose IPv6 candidate (ipaddress decides): 2-7 "group:" runs, a last group or an embedded IPv4,
@@ -37,12 +38,12 @@ def _is_public(address: str) -> bool:
 
 # Every dotted quad holds ".<digits>.<digits>.<digit>"; a pattern that starts with a literal is found by
 # a fast string search, and the strict pattern then runs from the first digit before it.
-_IPV4_HINT = re.compile(r"\.\d{1,3}\.\d{1,3}\.\d")
+_IPV4_HINT = re.compile(r"\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]")
 
 
 def _digits_before(text: str, i: int) -> int:
-    """Start of the run of digits (what the patterns' ``\\d`` matches) that ends at ``i``."""
-    while i and text[i - 1].isdecimal():
+    """Start of the run of ASCII digits that ends at ``i``."""
+    while i and "0" <= text[i - 1] <= "9":
         i -= 1
     return i
 
