@@ -51,7 +51,8 @@ KIND_PRIORITY: dict[str, int] = {
 _PREFILTER_KEYWORDS: tuple[str, ...] = (
     "licen", "lizenz", "copyright", "spdx", "creative", "cc by", "cc-by", "cc0", "public domain",
     "public\ndomain", "gemeinfrei", "domaine public", "reserved", "vorbehalten", "droits r", "riservati",
-    "reservados", "voorbehouden", "redistribution", "permission", "unencumbered", "do what the fuck",
+    "reservados", "voorbehouden", "redistribut", "permission", "unencumbered", "do what the fuck", "warrant",
+    "freely",
 )
 
 
@@ -454,6 +455,43 @@ def _sort_key(m: LicenseMatch) -> tuple:
     return (KIND_PRIORITY.get(m.kind, 99), -m.score, -(m.end - m.start), m.start)
 
 
+def _overlap(a: LicenseMatch, b: LicenseMatch) -> int:
+    return max(0, min(a.end, b.end) - max(a.start, b.start))
+
+
+_VERSION_TAIL = re.compile(r"(?:-(?:only|or-later))?$")
+_FAMILY_ID = re.compile(r"^([A-Za-z]+(?:-[A-Za-z]+)*?)(?:-\d.*)?$")
+
+
+def spdx_family(spdx: str) -> str:
+    """"GPL-2.0-or-later" -> "GPL", "LGPL-2.1-only" -> "LGPL", "Artistic-1.0-Perl" -> "Artistic"."""
+    m = _FAMILY_ID.match(_VERSION_TAIL.sub("", spdx))
+    return m.group(1) if m else spdx
+
+
+def _drop_vague_references(text: str, matches: list[LicenseMatch]) -> list[LicenseMatch]:
+    """A match without a version ("the GNU General Public License", "under the terms of the GNU General
+    Public License as published by the Free Software Foundation", which ScanCode reads as GPL-1.0-or-later)
+    only names the family, and a reference to the same version without "or later"
+    ("/usr/share/common-licenses/GPL-2") only names the text. When another match of that family states the
+    version (and whether "or later"), that statement is the license."""
+    single = [m for m in matches if " " not in m.spdx and m.kind != "rights-reserved"]
+    versioned = [m for m in single if any(ch.isdigit() for ch in text[m.start:m.end])]
+    families = {spdx_family(m.spdx) for m in versioned}
+    strong = {m.spdx for m in versioned if m.kind in ("spdx-identifier", "license-text", "notice", "tag")}
+    strong_versions = {_VERSION_TAIL.sub("", s) for s in strong}
+
+    def vague(m: LicenseMatch) -> bool:
+        if " " in m.spdx or m.kind in ("rights-reserved", "spdx-identifier"):
+            return False
+        if not any(ch.isdigit() for ch in text[m.start:m.end]):
+            return spdx_family(m.spdx) in families
+        return m.kind in ("reference", "url") and m.spdx not in strong \
+            and _VERSION_TAIL.sub("", m.spdx) in strong_versions
+
+    return [m for m in matches if not vague(m)]
+
+
 def _resolve(candidates: list[LicenseMatch], long_exact: list[LicenseMatch]) -> list[LicenseMatch]:
     """Drop what a stronger match covers: anything inside a long exact ScanCode rule (its authors' verdict on
     that very text) or inside a full license text is part of it; a rule hit that overlaps an SPDX
@@ -467,9 +505,9 @@ def _resolve(candidates: list[LicenseMatch], long_exact: list[LicenseMatch]) -> 
     for m in candidates:
         if m.kind != "license-text" and any(t.start <= m.start and m.end <= t.end for t in texts):
             continue
-        if m.kind == "license-text" and any(t is not m and t.start <= m.start and m.end <= t.end
+        if m.kind == "license-text" and any(t is not m and _overlap(t, m) > 0.5 * (m.end - m.start)
                                             and (t.end - t.start) > (m.end - m.start) for t in texts):
-            continue
+            continue  # two full texts over the same place: the longer match explains more of it
         if m.rule not in ("spdx-identifier", "cc-link", "cc-notice") and m.kind != "license-text" and any(
                 f.start < m.end and m.start < f.end for f in fixed):
             continue
@@ -512,7 +550,7 @@ def _detect_all(text: str) -> list[LicenseMatch]:
                   *_headers(text, norm), *_cc_links(text, lowered), *_cc_notices(text, norm),
                   *_notices(text, norm)]
     best: dict[str, LicenseMatch] = {}
-    for m in sorted(_resolve(candidates, long_exact), key=_sort_key):
+    for m in sorted(_drop_vague_references(text, _resolve(candidates, long_exact)), key=_sort_key):
         best.setdefault(m.spdx, m)
     return sorted(best.values(), key=_sort_key)
 

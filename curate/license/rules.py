@@ -137,6 +137,7 @@ def rule_words(phrase: str) -> list[str]:
 # --------------------------------------------------------------------------------------------------
 
 APPROX_MIN_COVERAGE = 0.80  # share of a license text's token bigrams found in the document
+APPROX_MIN_TOKENS = 150  # shorter "texts" are notices in all but name: exact rules handle them
 APPROX_PER_LICENSE = 8  # license texts tried per expression: the license's own text, then rule variants
 _BIGRAM = 2 * TOKEN_BYTES
 
@@ -145,7 +146,7 @@ _BIGRAM = 2 * TOKEN_BYTES
 def _texts_by_expression() -> dict[str, list[int]]:
     out: dict[str, list[int]] = {}
     for rid, rule in enumerate(index().rules):
-        if rule.kind == "license-text" and rule.length >= 20:
+        if rule.kind == "license-text" and rule.length >= APPROX_MIN_TOKENS:
             out.setdefault(rule.expression, []).append(rid)
     rules = index().rules
     for expression, rids in out.items():  # the license's own text first (its identifier is the key)
