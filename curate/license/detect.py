@@ -206,9 +206,6 @@ def _fixed(spdx: str) -> Callable[[re.Match], str]:
 # (needle, pattern, id, confidence): the pattern only runs when the plain needle occurs in the text.
 _HEADERS: tuple[tuple[str, re.Pattern, Callable[[re.Match], str | None], float], ...] = (
     (" gnu ", _GNU, _gnu_id, 0.9),
-    (" apache ", re.compile(r"\bunder the apache licen[cs]e (?:version |v ?)?2 0\b"), _fixed("Apache-2.0"), 0.9),
-    (" apache ", re.compile(r"\blicensed to the apache software foundation asf under one or more contributor "
-                            r"licen[cs]e agreements\b"), _fixed("Apache-2.0"), 0.85),
     (" mozilla ", re.compile(r"\bthis source code form is subject to the terms of the mozilla public license "
                              r"v ?2 0\b"), _fixed("MPL-2.0"), 0.9),
     (" eclipse ", re.compile(r"\bunder the (?:terms of the )?eclipse public license (?:v ?|version )?"
@@ -358,24 +355,30 @@ def _notices(text: str, norm: NormalizedText) -> Iterator[LicenseMatch]:
 # --------------------------------------------------------------------------------------------------
 
 _RULE_KIND = {"license-text": "license-text", "notice": "notice", "reference": "reference", "tag": "tag"}
-# A short rule ("the GPL", "MIT license", "BSD") is a license statement only after one of these words (within
-# STATEMENT_WINDOW tokens before it), or when it is itself a statement ("licensed under the MIT license").
+# A short rule ("the GPL", "MIT license", "BSD") is a license statement only when a verb of licensing comes
+# within STATEMENT_WINDOW tokens before it ("licensed under the MIT license", "released under the GPL",
+# "distributed under the terms of the BSD license"), or a label right before it ("License: MIT",
+# "@license MIT", "SPDX"). "This article discusses the GPL" or "the MIT license is popular" name a license
+# without stating that the text is under it.
 WEAK_RULE_TOKENS = 4
 STATEMENT_WINDOW = 6
-_STATEMENT_WORDS = frozenset({
-    "licensed", "licenced", "license", "licence", "licenses", "licensing", "released", "distributed",
-    "available", "published", "provided", "covered", "governed", "subject", "terms", "spdx", "under",
-    "lizenziert", "lizenz", "licencia", "licenza", "licenciado",
+_STATEMENT_VERBS = frozenset({
+    "licensed", "licenced", "relicensed", "released", "distributed", "redistributed", "available", "published",
+    "provided", "covered", "governed", "dual", "lizenziert", "veroffentlicht", "licenciado", "distribue",
+    "rilasciato", "distribuito",
 })
+_LABELS = frozenset({"license", "licence", "licenses", "licences", "lizenz", "licencia", "licenza", "spdx"})
 _URL_START = frozenset({"http", "https", "www", "ftp"})
 
 
 def _is_statement(tokens: "_rules.Tokens", hit: "_rules.RuleHit") -> bool:
     words = tokens.words
-    if any(w in _STATEMENT_WORDS for w in words[hit.tstart:hit.tend]) and hit.rule.length > 2:
+    if any(w in _STATEMENT_VERBS for w in words[hit.tstart:hit.tend]):
         return True
+    if words[hit.tstart] in _LABELS or (hit.tstart > 0 and words[hit.tstart - 1] in _LABELS):
+        return True  # "License: MIT" (a tag rule that holds the label, or a label right before the rule)
     before = words[max(hit.tstart - STATEMENT_WINDOW, 0):hit.tstart]
-    return any(w in _STATEMENT_WORDS for w in before)
+    return any(w in _STATEMENT_VERBS for w in before)
 
 
 LONG_RULE_TOKENS = 20
