@@ -41,8 +41,9 @@ INTERNATIONAL_ONLY = ("ZZ",)
 # >= 7 digits; between two digits at most 3 characters of phone punctuation (no newlines). The pattern
 # starts with a plain digit class (the regex engine skips to digits quickly) and only at the first digit
 # of a number: a run starting later in the same number holds fewer digits, so it fails too. A leading
-# "+" or "(" is added back by digit_runs.
-_RUN = re.compile(r"\d(?<!\d\d)(?:[ \t\u00a0\u202f().\-/]{0,3}\d){6,}")
+# "+" or "(" is added back by digit_runs. Possessive repeats: separators and digits are disjoint, so
+# giving back a separator or a group never lets the run match otherwise (and a failed try ends sooner).
+_RUN = re.compile(r"\d(?<!\d\d)(?:[ \t\u00a0\u202f().\-/]{0,3}+\d){6,}+")
 _DIGITS = re.compile(r"\d+")
 _BEFORE, _AFTER = 3, 12  # context handed to the matcher around each run
 _DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
