@@ -218,6 +218,27 @@ def _other_title(code: bytes, words: list[str], title: bytes, start: int) -> boo
     return any(w.startswith(("licen", "lizenz")) for w in near)
 
 
+APPROX_GAP = 30  # tokens without a shared bigram that end a matched region
+
+
+def _dense_region(positions: list[int]) -> tuple[int, int]:
+    """The token range of the largest run of shared-bigram positions with gaps under APPROX_GAP (stray
+    common phrases elsewhere in the document do not stretch the match)."""
+    best = (0, 0, 0)  # count, start, end
+    run_start, count = positions[0], 0
+    prev = positions[0]
+    for p in positions:
+        if p - prev > APPROX_GAP:
+            if count > best[0]:
+                best = (count, run_start, prev + 2)
+            run_start, count = p, 0
+        count += 1
+        prev = p
+    if count > best[0]:
+        best = (count, run_start, prev + 2)
+    return best[1], best[2]
+
+
 def approximate(tokens: Tokens, expressions: set[str]) -> list[ApproxHit]:
     """License texts (of the ScanCode expressions seen in the exact hits) that the document contains to at
     least APPROX_MIN_COVERAGE (or the rule's own minimum_coverage when higher), best first, non-overlapping."""
@@ -245,10 +266,7 @@ def approximate(tokens: Tokens, expressions: set[str]) -> list[ApproxHit]:
     scored.sort(key=lambda s: (-s[0], -s[1]))
     hits: list[ApproxHit] = []
     for coverage, matched, rid, common in scored:
-        positions = sorted(p for b in common for p in doc_positions[b])
-        # the matched region: trim the 2% most outlying positions on either side (stray common phrases)
-        cut = len(positions) // 50
-        a, b = positions[cut], positions[-1 - cut] + 2
+        a, b = _dense_region(sorted(p for b in common for p in doc_positions[b]))
         if any(h.tstart < b and a < h.tend for h in hits):
             continue
         rule = rules[rid]
