@@ -1,10 +1,10 @@
 """PII detection and redaction (e-mail, IP, IBAN, phone, payment card; national ids on request).
 
-Entity names are Presidio's. Detection finds candidates cheaply (from each ``@`` for e-mail, from
-literal hints such as ``.<digit>.`` for IPv4 and ``:..:`` for IPv6, from one scan for digit runs for phone and
-card numbers), then validates each candidate the way
-Presidio's pattern recognizers do (public-suffix check, ``ipaddress``, mod 97, Luhn, ``phonenumbers``)
-plus the checks Apertus' regexes lacked. No spaCy model and no network access are involved.
+Entity names are Presidio's. Detection finds candidates cheaply (from each ``@`` for e-mail, from literal
+hints such as ``.<digit>.`` for IPv4 and ``:..:`` for IPv6, from one scan for digit runs for phone and card
+numbers), then validates each candidate the way Presidio's pattern recognizers do (public-suffix check,
+``ipaddress``, mod 97, Luhn, ``phonenumbers``) plus the checks Apertus' regexes lacked. No spaCy model and
+no network access are involved.
 
     >>> redact("Mail jane@example.org or call +41 44 668 18 00")
     ('Mail <email-pii> or call <phone-pii>', {'EMAIL_ADDRESS': 1, 'PHONE_NUMBER': 1})
