@@ -16,7 +16,19 @@ def _fail(msg: str) -> None:
     sys.exit(2)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """Ctrl-C ends any command with one line (no tracebacks, no click 'Aborted!') and exit status 130.
+    Everything a run finished is on disk; the same command resumes it."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted; run the same command to resume", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="curate")
 def main():
     """Compliance-aware data curation for LLM pretraining: robots.txt opt-out across crawl years, PII,
@@ -44,7 +56,8 @@ def _run_options(executor, tasks, workers, partition, time_limit, cpus_per_task,
     from curate.run import RunOptions
 
     workers = workers or min(tasks, os.cpu_count() or 1)
-    return RunOptions(executor=executor, tasks=tasks, workers=workers, progress=not no_progress,
+    # bars only on a terminal: redirected to a file they would be cursor codes and carriage returns
+    return RunOptions(executor=executor, tasks=tasks, workers=workers, progress=not no_progress and sys.stderr.isatty(),
                       slurm={"partition": partition, "time": time_limit, "cpus_per_task": cpus_per_task,
                              "mem_per_cpu_gb": mem_per_cpu})
 

@@ -73,12 +73,19 @@ class CurateLocalExecutor(LocalPipelineExecutor):
     def __init__(self, *args, pending: list[int] | None = None, **kw):
         super().__init__(*args, **kw)
         self.pending = pending
+        self.launcher_pid = os.getpid()
 
     def get_incomplete_ranks(self, ranks=None, skip_completed=None) -> list[int]:
         ranks = list(ranks if ranks is not None else range(self.world_size))
         return ranks if self.pending is None else [r for r in ranks if r in set(self.pending)]
 
     def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1) -> PipelineStats:
+        if os.getpid() != self.launcher_pid:
+            # A pool worker: Ctrl-C is the launcher's to handle (it stops the pool); a worker that raised
+            # KeyboardInterrupt itself would print a traceback over the launcher's one-line message.
+            import signal
+
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             return super()._run_for_rank(rank, local_rank, node_rank)
         except Exception as e:  # datatrove logged the traceback to the task log already

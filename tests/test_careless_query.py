@@ -66,3 +66,16 @@ def test_empty_sql_and_wrong_view_are_one_line_errors(two_runs):
 def test_why_names_the_run(two_runs):
     out = run_cli("why", "b3", "--manifests", two_runs).stdout
     assert "document b3" in out and json.loads((two_runs / "b" / "run.json").read_text())["run_id"] in out
+
+
+def test_readme_json_operator_examples_run(two_runs):
+    import re
+
+    from conftest import REPO
+
+    readme = (REPO / "README.md").read_text()
+    queries = [" ".join(q.split()) for q in re.findall(r'curate query "(SELECT[^"]*detail->[^"]*)"', readme, re.S)]
+    assert len(queries) >= 2
+    for q in queries:
+        proc = _query(q, two_runs / "a", check=False)
+        assert proc.returncode == 0, (q, proc.stderr)
