@@ -396,8 +396,32 @@ def _keeps(hit: "_rules.RuleHit", tokens: "_rules.Tokens") -> bool:
     return rule.length > WEAK_RULE_TOKENS or _is_statement(tokens, hit)
 
 
-def _rule_matches(text: str, tokens: "_rules.Tokens", hits: list) -> Iterator[tuple["_rules.RuleHit", LicenseMatch]]:
+EXCEPTION_WINDOW = 80  # tokens: an exception named this close after a license notice modifies it
+
+
+def _is_exception(hit: "_rules.RuleHit") -> bool:
+    info = _rules.index().licenses.get(hit.rule.expression)
+    return info is not None and info.is_exception
+
+
+def _with_exceptions(hits: list, tokens: "_rules.Tokens") -> list:
+    """ "GPL version 2 only ... subject to the "Classpath" exception" -> one hit `GPL-2.0-only WITH
+    Classpath-exception-2.0`. An exception is not a license: alone, it is dropped."""
+    out: list = []
     for hit in hits:
+        if not _is_exception(hit):
+            out.append(hit)
+            continue
+        base = next((h for h in reversed(out) if hit.tstart - h.tend <= EXCEPTION_WINDOW and h.spdx
+                     and " " not in h.spdx and _keeps(h, tokens)), None)
+        if base is not None:
+            out[out.index(base)] = _rules.RuleHit(base.rule, f"{base.spdx} WITH {hit.spdx}", base.tstart,
+                                                  hit.tend, base.start, hit.end)
+    return out
+
+
+def _rule_matches(text: str, tokens: "_rules.Tokens", hits: list) -> Iterator[tuple["_rules.RuleHit", LicenseMatch]]:
+    for hit in _with_exceptions(hits, tokens):
         if not _keeps(hit, tokens):
             continue
         rule = hit.rule
@@ -423,6 +447,22 @@ FULL_TEXT_MAX_CHARS = 400_000
 FULL_TEXT_MIN_TOKENS = 100
 
 
+_COPYRIGHT_LINE = re.compile(r"[^\w\n]*(?:copyright\b|\(c\)|©|all rights reserved|do not alter or remove)[^\n]*\n"
+                             r"|[^\w\n]*\n", re.IGNORECASE)
+
+
+def _without_copyright_lines(text: str, m):
+    """licensecheck extends a match back over the copyright lines before it; the license starts after them
+    (so that a ScanCode notice on the same lines is compared on the license words alone)."""
+    start = m.start
+    while start < m.end:
+        line = _COPYRIGHT_LINE.match(text, start)
+        if not line or line.end() >= m.end:
+            break
+        start = line.end()
+    return type(m)(m.id, start, m.end) if start != m.start else m
+
+
 def _full_texts(text: str, lowered: str, tokens: "_rules.Tokens", hits: list) -> list[LicenseMatch]:
     """licenseclassifier's verbatim-template matches; where it finds none, ScanCode's license texts by
     token-bigram containment (candidates: the licenses that the exact rule hits name)."""
@@ -436,6 +476,7 @@ def _full_texts(text: str, lowered: str, tokens: "_rules.Tokens", hits: list) ->
             spdx = canonical_spdx(m.id)
         except ValueError:
             continue
+        m = _without_copyright_lines(text, m)
         # licensecheck's templates include standard headers: a short match is a notice, not a full text
         kind = "license-text" if len(text[m.start:m.end].split()) >= FULL_TEXT_MIN_TOKENS else "notice"
         out.append(_match(text, spdx, kind, m.start, m.end, 1.0, "licenseclassifier:" + m.id))

@@ -6,7 +6,9 @@ Defaults follow Apertus and The Stack (see REFERENCE.md):
   explicit "All rights reserved": the reservation is recorded in the evidence but does not drop the page
   unless `web_drop_rights_reserved=True`.
 - Code: kept only when a license is found and it is permissive or public-domain (`code_keep`), The Stack's
-  permissive-subset rule. Code with no license at all is dropped with `license.none_found`. When several
+  permissive-subset rule, applied to SPDX expressions: `A OR B` is kept when either branch is allowed (the
+  recipient may choose), `A AND B` only when both are, `L WITH exception` by the license as relaxed by the
+  exception (see curate.license.categories). Code with no license at all is dropped with `license.none_found`. When several
   licenses are found in one file they are combined like `AND` (the most restrictive decides), because all
   of them may apply. A bare "All rights reserved" next to a real license is the usual copyright line and is
   ignored for code; on its own it counts as a proprietary license (`license.not_permissive`).
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from curate.license.categories import CATEGORIES, rank
-from curate.license.detect import LicenseMatch, detect_with_evidence
+from curate.license.detect import LicenseMatch, detect_matches
 
 SOURCE_TYPES = ("web", "code")
 MAX_EVIDENCE_MATCHES = 10
@@ -38,10 +40,15 @@ class LicenseDecision:
 
 
 def _evidence(deciding: LicenseMatch | None, matches: list[LicenseMatch]) -> dict[str, Any]:
+    """Manifest evidence: the deciding match (license, its rule, snippet, span, score), the expression that
+    combines every license found (AND: all of them apply), and up to MAX_EVIDENCE_MATCHES matches."""
     out: dict[str, Any] = {"matches": [m.to_dict() for m in matches[:MAX_EVIDENCE_MATCHES]]}
+    licenses = [m.spdx for m in matches if m.kind != "rights-reserved"]
+    if licenses:
+        out["expression"] = " AND ".join(f"({s})" if " " in s else s for s in licenses)
     if deciding is not None:
-        out.update(license=deciding.spdx, category=deciding.category, kind=deciding.kind,
-                   snippet=deciding.evidence, start=deciding.start, end=deciding.end)
+        out.update(license=deciding.spdx, category=deciding.category, kind=deciding.kind, rule=deciding.rule,
+                   snippet=deciding.evidence, start=deciding.start, end=deciding.end, score=deciding.score)
     return out
 
 
@@ -67,7 +74,7 @@ class LicensePolicy:
         """Keep or drop one document of `source_type` ("web" or "code") by the licenses found in `text`."""
         if source_type not in SOURCE_TYPES:
             raise ValueError(f"source_type must be one of {SOURCE_TYPES}, got {source_type!r}")
-        matches = detect_with_evidence(text)
+        matches = detect_matches(text)
         return self._decide_web(matches) if source_type == "web" else self._decide_code(matches)
 
     def _decide_web(self, matches: list[LicenseMatch]) -> LicenseDecision:
