@@ -34,6 +34,7 @@ Metrics per set:
              (A AND B: all must be allowed; OR keeps when either branch is allowed; nothing found: drop).
   false alarms  on negative sets: documents with any detection at all (any id); "web drops" = curate's
              LicensePolicy().decide(text, "web") drops.
+  kinds      curate only: documents per match kind (curate.license.detect_matches, else detect_with_evidence).
   ms/doc     CPU time per document of the detector call (process_time; curate: detect only).
 """
 from __future__ import annotations
@@ -52,6 +53,8 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "bench/data/license_eval"
 ANCHORS_PY = REPO / "bench/.venv-anchors/bin/python"
 ANCHOR_DETECTORS = ("licenseclassifier", "scancode")
+# Sets whose labels are ScanCode's own answers or texts: ScanCode is not scored there (it would score itself).
+SCANCODE_OWN_SETS = {"notices_source", "neg_code", "full_texts_scancode"}
 SCANCODE_INDEX = (Path(os.environ.get("CURATE_SHARED", REPO.parent / "shared")) / "corpora" /
                   "license/scancode_licensedb/scancode-licensedb-index.json")
 
@@ -202,7 +205,7 @@ class Curate:
         import curate.license as lic
         from curate.license.policy import LicensePolicy
         self._detect = lic.detect
-        self._matches = getattr(lic, "detect_matches", None)
+        self._matches = getattr(lic, "detect_matches", None) or getattr(lic, "detect_with_evidence", None)
         self._policy = LicensePolicy()
         try:
             out = subprocess.run(["git", "-C", str(REPO), "log", "-1", "--format=%h", "--", "curate/license"],
@@ -338,7 +341,7 @@ def load_items(split: str, sets: list[str] | None = None) -> tuple[list[tuple[di
             continue
         try:
             text = build.text_of(it)
-        except (OSError, KeyError, IndexError) as exc:
+        except (OSError, KeyError, IndexError, ImportError) as exc:
             problems.append(f"absent: {it['id']} ({exc.__class__.__name__})")
             continue
         if build.sha(text) != it["sha256"]:
@@ -492,6 +495,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.detector in ANCHOR_DETECTORS and Path(sys.prefix).resolve() != ANCHORS_PY.parent.parent.resolve():
         return run_in_anchors(argv)
     items, problems = load_items(args.split, args.sets)
+    if args.detector == "scancode" and not args.sets:
+        items = [(it, t) for it, t in items if it["set"] not in SCANCODE_OWN_SETS]
+        problems.append("ScanCode not scored on " + ", ".join(sorted(SCANCODE_OWN_SETS)) +
+                        " (its own answers/texts are the labels there); --sets to force")
     if not items:
         print("skipped: no evaluation item could be read (../shared/corpora absent?)")
         for p in problems[:5]:
