@@ -120,7 +120,20 @@ class Pipeline:
                     if (typ == "path" or typ == AGENTS and isinstance(cfg.get(k), str)
                             and cfg[k] not in BUNDLED_AGENTS) and cfg.get(k):
                         cfg[k] = os.path.basename(str(cfg[k]).rstrip("/"))
+                    elif file_value(cfg.get(k)):  # a model path given as a string key (e.g. hf:DIR)
+                        v = cfg[k]
+                        cfg[k] = ("hf:" if v.startswith("hf:") else "") + os.path.basename(file_value(v).rstrip("/"))
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
+
+
+def file_value(value: Any) -> str | None:
+    """The file or directory a resolved string key names (an absolute path, or `hf:` + one), else None.
+    Used for keys whose type is `str` but whose value may be a path: the digest keeps only the name (the
+    content goes into the run id through `curate.run.decision_files`)."""
+    if not isinstance(value, str):
+        return None
+    raw = value[3:] if value.startswith("hf:") else value
+    return raw if os.path.isabs(raw) and os.path.exists(raw) else None
 
 
 def _check(where: str, key: str, value: Any, spec: Spec, base: Path) -> Any:

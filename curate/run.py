@@ -137,6 +137,8 @@ def decision_files(pipe: Pipeline) -> list[str]:
                 continue
             if spec[0] == "path" or val.startswith("hf:"):
                 out += _files_under(val[3:] if val.startswith("hf:") else val)
+            elif config.file_value(val):  # a str-typed key holding a resolved path (a model file)
+                out += _files_under(config.file_value(val))
         if name == "optout":
             from curate.robots.agents import BUNDLED_LISTS
 

@@ -95,3 +95,17 @@ def test_rerun_after_an_in_place_edit_is_not_reported_done(tmp_path):
     assert proc.returncode != 0 and "holds another run" in proc.stderr and "in.jsonl" in proc.stderr, proc.stderr
     assert json.loads((out / "run.json").read_text()) == before  # the old record is left as it was
     assert "Traceback" not in proc.stderr
+
+
+def test_model_location_does_not_change_the_run_id(tmp_path):
+    import shutil
+
+    ids = []
+    for where in ("a", "b"):
+        d = tmp_path / where
+        d.mkdir()
+        (d / "model.bin").write_bytes(b"the same model")
+        (d / "p.yaml").write_text("blocks:\n  - toxicity: {model: model.bin, threshold: 0.5}\n  - tokenize: {}\n")
+        shutil.copy(_inputs(tmp_path), d / "in.jsonl")
+        ids.append(_run_id(d / "p.yaml", d / "in.jsonl"))
+    assert ids[0] == ids[1]
