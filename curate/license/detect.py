@@ -52,7 +52,7 @@ _PREFILTER_KEYWORDS: tuple[str, ...] = (
     "licen", "lizenz", "copyright", "spdx", "creative", "cc by", "cc-by", "cc0", "public domain",
     "public\ndomain", "gemeinfrei", "domaine public", "reserved", "vorbehalten", "droits r", "riservati",
     "reservados", "voorbehouden", "redistribut", "permission", "unencumbered", "do what the fuck", "warrant",
-    "freely",
+    "freely", "gpl",
 )
 
 
