@@ -443,7 +443,10 @@ def _rule_matches(text: str, tokens: "_rules.Tokens", hits: list) -> Iterator[tu
 _FULL_TEXT_WORDS = ("permission", "warrant", "liabil", "redistribut", "licen", "copyright", "condition",
                     "notice", "damages", "distribut", "software", "rights")
 FULL_TEXT_MIN_WORDS = 3
-FULL_TEXT_MAX_CHARS = 400_000
+FULL_TEXT_MAX_CHARS = 200_000
+CLASSIFIER_MARGIN = 3_000  # characters around the rule hits given to licenseclassifier
+SKIP_CLASSIFIER_COVERAGE = 0.99  # a ScanCode text this complete over ...
+SKIP_CLASSIFIER_SPAN = 0.95  # ... this share of the document's tokens makes licenseclassifier redundant
 FULL_TEXT_MIN_TOKENS = 100
 
 
@@ -463,30 +466,47 @@ def _without_copyright_lines(text: str, m):
     return type(m)(m.id, start, m.end) if start != m.start else m
 
 
+def _classifier_window(text: str, hits: list) -> tuple[int, int]:
+    """Where licenseclassifier looks: around the exact rule hits (license words sit there; a long source
+    file is not re-tokenised whole), or the start of the text when no rule matched."""
+    if not hits:
+        return 0, min(len(text), FULL_TEXT_MAX_CHARS)
+    start = max(min(h.start for h in hits) - CLASSIFIER_MARGIN, 0)
+    end = min(max(h.end for h in hits) + CLASSIFIER_MARGIN, len(text), start + FULL_TEXT_MAX_CHARS)
+    return start, end
+
+
 def _full_texts(text: str, lowered: str, tokens: "_rules.Tokens", hits: list) -> list[LicenseMatch]:
-    """licenseclassifier's verbatim-template matches; where it finds none, ScanCode's license texts by
-    token-bigram containment (candidates: the licenses that the exact rule hits name)."""
+    """ScanCode's license texts by token-bigram containment (candidates: the licenses that the exact rule
+    hits name, and their other versions), and licenseclassifier's template matches, which are skipped when
+    one ScanCode text already explains nearly the whole document (licenseclassifier costs most here)."""
     if sum(w in lowered for w in _FULL_TEXT_WORDS) < FULL_TEXT_MIN_WORDS:
         return []
-    from licenseclassifier import identify_license
-
     out = []
-    for m in identify_license(text[:FULL_TEXT_MAX_CHARS], coverage_threshold=0.0):
-        try:
-            spdx = canonical_spdx(m.id)
-        except ValueError:
-            continue
-        m = _without_copyright_lines(text, m)
-        # licensecheck's templates include standard headers: a short match is a notice, not a full text
-        kind = "license-text" if len(text[m.start:m.end].split()) >= FULL_TEXT_MIN_TOKENS else "notice"
-        out.append(_match(text, spdx, kind, m.start, m.end, 1.0, "licenseclassifier:" + m.id))
     expressions = {h.rule.expression for h in hits if h.spdx}
-    for a in _rules.approximate(tokens, expressions):
+    approx = _rules.approximate(tokens, expressions)
+    for a in approx:
         try:
             spdx = canonical_spdx(a.spdx)
         except ValueError:
             spdx = a.spdx
         out.append(_match(text, spdx, "license-text", a.start, a.end, round(a.coverage, 3), a.rule.identifier))
+    n = len(tokens.words)
+    if approx and approx[0].coverage >= SKIP_CLASSIFIER_COVERAGE and \
+            approx[0].tend - approx[0].tstart >= SKIP_CLASSIFIER_SPAN * n:
+        return out
+    from licenseclassifier import identify_license
+
+    w0, w1 = _classifier_window(text, hits)
+    for m in identify_license(text[w0:w1], coverage_threshold=0.0):
+        try:
+            spdx = canonical_spdx(m.id)
+        except ValueError:
+            continue
+        m = _without_copyright_lines(text, type(m)(m.id, m.start + w0, m.end + w0))
+        # licensecheck's templates include standard headers: a short match is a notice, not a full text
+        kind = "license-text" if len(text[m.start:m.end].split()) >= FULL_TEXT_MIN_TOKENS else "notice"
+        out.append(_match(text, spdx, kind, m.start, m.end, 1.0, "licenseclassifier:" + m.id))
     return out
 
 
