@@ -207,10 +207,11 @@ class Stage:
 
     # .. slurm ..
     def _run_slurm(self, pending: list[int], state: dict) -> None:
+        from curate.readers import InputReader
         from curate.sink import ShardManifestWriter
 
         for step in self.pipeline:  # tasks log to files: a progress bar would only bloat the Slurm logs
-            if isinstance(step, ShardManifestWriter):
+            if isinstance(step, (ShardManifestWriter, InputReader)):
                 step.progress = False
         s = self.opts.slurm or {}
         venv = Path(sys.prefix) / "bin" / "activate"

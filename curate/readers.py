@@ -203,12 +203,15 @@ class InputReader(PipelineStep):
     type = "reader"
 
     def __init__(self, files: list[InputFile], options: ReaderOptions | None = None, done_dir: str | None = None,
-                 run_id: str | None = None):
+                 run_id: str | None = None, progress: bool = False, label: str = "task"):
         super().__init__()
         self.files = files
         self.options = options or ReaderOptions()
         self.done_dir = done_dir  # files with a completion marker of this run are skipped (resume)
         self.run_id = run_id
+        self.progress = progress  # a bar over this task's input bytes: percent and ETA (a terminal only)
+        self.label = label
+        self._pos = 0.0  # bytes of the current file read so far (set by the format readers)
 
     def is_done(self, f: InputFile) -> bool:
         if not self.done_dir:
@@ -219,17 +222,44 @@ class InputReader(PipelineStep):
         with open(p) as fh:
             return json.load(fh).get("run_id") == self.run_id
 
+    def _bar(self, files: list[InputFile], rank: int, world_size: int):
+        if not self.progress or not files:
+            return None
+        import sys
+
+        from tqdm import tqdm
+
+        total = sum(_size(f.path) for f in files)
+        return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr, mininterval=1.0,
+                    desc=f"{self.label} {rank:03d}", dynamic_ncols=True, leave=world_size == 1,
+                    position=rank if world_size <= 8 else None,
+                    bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]")
+
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        for f in self.files:
-            if f.index % world_size != rank or self.is_done(f):
-                continue
-            n = 0
-            for doc in self.read_file(f):
-                doc.metadata["_stem"] = f.stem
-                n += 1
-                self.stat_update("documents")
-                yield doc
-            yield Document(text="", id=f"{FILE_END}:{f.index}", metadata={FILE_END: {"file": f, "rows": n}})
+        mine = [f for f in self.files if f.index % world_size == rank and not self.is_done(f)]
+        bar = self._bar(mine, rank, world_size)
+        base, docs = 0, 0
+        try:
+            for f in mine:
+                n = 0
+                self._pos = 0.0
+                size = _size(f.path)
+                for doc in self.read_file(f):
+                    doc.metadata["_stem"] = f.stem
+                    n += 1
+                    self.stat_update("documents")
+                    if bar is not None and n % 256 == 0:
+                        bar.set_postfix_str(f"{docs + n:,} docs", refresh=False)
+                        bar.update(max(0, int(base + min(self._pos, size)) - bar.n))
+                    yield doc
+                base, docs = base + size, docs + n
+                if bar is not None:
+                    bar.set_postfix_str(f"{docs:,} docs", refresh=False)
+                    bar.update(max(0, base - bar.n))
+                yield Document(text="", id=f"{FILE_END}:{f.index}", metadata={FILE_END: {"file": f, "rows": n}})
+        finally:
+            if bar is not None:
+                bar.close()
 
     # -- per format ---------------------------------------------------------------------------------
     def read_file(self, f: InputFile) -> Iterator[Document]:
@@ -310,7 +340,9 @@ class InputReader(PipelineStep):
         row = 0
         try:
             pf = pq.ParquetFile(f.path)
+            n_rows, size = max(1, pf.metadata.num_rows), _size(f.path)
             for batch in pf.iter_batches(batch_size=2048):
+                self._pos = size * (row + batch.num_rows) / n_rows
                 cols = {}
                 for name in batch.schema.names:
                     col = batch.column(name)
@@ -331,7 +363,10 @@ class InputReader(PipelineStep):
         row = 0
         try:
             with _open_maybe_compressed(f.path) as fh:
+                raw = getattr(fh, "fileobj", None) or fh  # gzip: the compressed file's position
                 for line in fh:
+                    if row % 256 == 0:
+                        self._pos = _tell(raw)
                     if not line.strip():
                         row += 1
                         continue
@@ -371,6 +406,7 @@ class InputReader(PipelineStep):
             with open(f.path, "rb") as fh:
                 it = ArchiveIterator(fh, arc2warc=True)
                 for rec in it:
+                    self._pos = _tell(fh)
                     rtype = rec.rec_type
                     if rtype == "warcinfo":
                         info = rec.content_stream().read().decode("utf-8", "replace")
@@ -421,6 +457,20 @@ class InputReader(PipelineStep):
                     row += 1
         except Exception as e:  # warcio's errors for broken records, truncated gzip, bad chunking...
             yield self._quarantine(f, row, "input.warc_error", f"record {row}: {type(e).__name__}: {e}")
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def _tell(fh) -> float:
+    try:
+        return float(fh.tell())
+    except (OSError, ValueError, AttributeError):
+        return 0.0
 
 
 def _charset(ctype: str) -> str | None:

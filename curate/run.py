@@ -280,10 +280,11 @@ def run(pipe_path: str, input_spec, out: str, robots_cache: str | None = None, o
         if not cal_file.exists():
             names = [n for n, _ in pipe.blocks]
             prefix = make_blocks(Pipeline(pipe.name, pipe.path, pipe.input, pipe.blocks[: names.index("toxicity")]))
-            steps = [InputReader(files, options), SampleGate(tox["sample_fraction"]), *prefix,
+            steps = [InputReader(files, options, progress=opts.progress, label="calibrate"),
+                     SampleGate(tox["sample_fraction"]), *prefix,
                      CalibrationSampler(str(out_dir), tox["sample_fraction"], tox["model"], tox["chunk_chars"],
                                         scorer_options={k: tox[k] for k in ("model", "device", "batch_size", "encoder", "head")})]
-            _executor(steps, out_dir, "calibrate", RunOptions(**{**opts.__dict__, "progress": False})).run()
+            _executor(steps, out_dir, "calibrate", opts).run()
             cal = thresholds_from_scores(str(out_dir), tox["top_p"], tox["sample_max"])
             cal["sample"] = {"fraction": tox["sample_fraction"], "max_per_language": tox["sample_max"],
                              "selection": "sha256(doc_id) below fraction; documents live after the blocks before toxicity"}
@@ -297,9 +298,9 @@ def run(pipe_path: str, input_spec, out: str, robots_cache: str | None = None, o
     # 2. the main pass
     blocks = make_blocks(pipe, thresholds, str(out_dir))
     _calibration_evidence(blocks, thresholds)
-    steps = [InputReader(files, options, done_dir=str(out_dir / DONE_DIR), run_id=run_id),
+    steps = [InputReader(files, options, done_dir=str(out_dir / DONE_DIR), run_id=run_id, progress=opts.progress),
              *blocks,
-             ShardManifestWriter(str(out_dir), run_id, progress=opts.progress)]
+             ShardManifestWriter(str(out_dir), run_id, progress=False)]  # the reader's bar has the totals
     _executor(steps, out_dir, "curate", opts).run()
 
     # 3. lineage
