@@ -45,3 +45,12 @@ def test_train_says_which_shards(tmp_path):
     info = json.loads((tmp_path / "t" / "train.json").read_text())
     paths = [f["path"] for s in info["sources"] for f in s["files"]]
     assert paths and all("/merged/" in p for p in paths)
+
+
+def test_train_reports_every_n_steps(tmp_path):
+    run = _run(tmp_path)
+    proc = run_cli("train", "--shards", run, "--steps", "3", "--out", tmp_path / "t", "--seq-len", "4",
+                   "--batch-size", "1", "--vocab-size", "16", "--report-every", "2")
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("step ")]
+    assert [ln.split(" (")[0] for ln in lines] == ["step 2/3", "step 3/3"], proc.stderr
+    assert all("loss" in ln and "tokens/s" in ln and "ETA" in ln for ln in lines)

@@ -27,8 +27,11 @@ import click
 @click.option("--ckpt-every", type=click.IntRange(min=0), default=0, show_default=True,
               help="Checkpoint every N steps (0: only at the end).")
 @click.option("--vocab-size", type=click.IntRange(min=3), default=None, help="Override the preset's vocabulary.")
+@click.option("--report-every", type=click.IntRange(min=0), default=10, show_default=True,
+              help="Print step, loss, tokens/s and ETA every N steps (0: only the last; every step is in metrics.jsonl).")
 def train(shards, config, steps, device, out, seq_len, batch_size, lr, warmup_steps, cooldown_frac, grad_clip,
-          weight_decay, goldfish_k, goldfish_h, no_goldfish, optimizer, resume, seed, ckpt_every, vocab_size):
+          weight_decay, goldfish_k, goldfish_h, no_goldfish, optimizer, resume, seed, ckpt_every, vocab_size,
+          report_every):
     """Train an Apertus-architecture decoder (Goldfish loss) on Megatron shards. A curate run directory as
     --shards trains on its merged/ shards when `curate merge` made them, else on its shards/ (never both)."""
     import os
@@ -54,10 +57,17 @@ def train(shards, config, steps, device, out, seq_len, batch_size, lr, warmup_st
         goldfish_k=goldfish_k, goldfish_h=goldfish_h, seed=seed, resume=resume, ckpt_every=ckpt_every,
         model_overrides={"vocab_size": vocab_size} if vocab_size else {},
     )
+    reporter = _Reporter(os.path.join(out, "metrics.jsonl"), steps, report_every) \
+        if os.environ.get("RANK", "0") == "0" else None
     try:
+        if reporter:
+            reporter.start()
         result = run_training(args)
     except (ValueError, FileNotFoundError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from exc
+    finally:
+        if reporter:
+            reporter.stop()
     import torch.distributed as dist
 
     if dist.is_initialized():
@@ -65,6 +75,69 @@ def train(shards, config, steps, device, out, seq_len, batch_size, lr, warmup_st
     if result.losses and os.environ.get("RANK", "0") == "0":
         last = max(result.losses)
         click.echo(f"step {last}: loss {result.losses[last]:.4f}; metrics in {result.out / 'metrics.jsonl'}")
+
+
+class _Reporter:
+    """Prints a line every N optimizer steps from the metrics the training loop appends to metrics.jsonl
+    (one record a step), polling the file from a thread, so the loop itself stays as it is."""
+
+    def __init__(self, path: str, total: int, every: int, poll_s: float = 0.5):
+        import threading
+
+        self.path, self.total, self.every, self.poll_s = path, total, every, poll_s
+        self._offset = self._start_size()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._times: list[float] = []
+
+    def _start_size(self) -> int:
+        import os
+
+        try:
+            return os.path.getsize(self.path)  # a resumed run appends: report only the new steps
+        except OSError:
+            return 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._read()  # the last steps
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.poll_s):
+            self._read()
+
+    def _read(self) -> None:
+        import json
+
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self._offset)
+                data = f.read()
+        except OSError:
+            return
+        end = data.rfind(b"\n") + 1
+        self._offset += end
+        for line in data[:end].splitlines():
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            self._times.append(float(rec.get("step_time_s") or 0.0))
+            step = int(rec.get("step", 0))
+            if (self.every and step % self.every == 0) or step == self.total:
+                recent = self._times[-20:]
+                eta = (self.total - step) * (sum(recent) / len(recent)) if recent else 0.0
+                click.echo(f"step {step}/{self.total} ({100 * step / self.total:.0f}%): loss {rec.get('loss', 0):.4f}, "
+                           f"{rec.get('tokens_per_s', 0):,.0f} tokens/s, ETA {_hms(eta)}", err=True)
+
+
+def _hms(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 if __name__ == "__main__":  # `python -m curate.train.cli ...` (what slurm/train.sbatch runs under torchrun)
