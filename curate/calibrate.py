@@ -54,12 +54,15 @@ class CalibrationSampler(PipelineStep):
     name = "toxicity scoring"
     type = "calibration"
 
-    def __init__(self, out_dir: str, fraction: float, model: str | None, chunk_chars: int):
+    def __init__(self, out_dir: str, fraction: float, model: str | None, chunk_chars: int,
+                 scorer_options: dict | None = None):
         super().__init__()
         self.out_dir, self.fraction, self.model, self.chunk_chars = out_dir, fraction, model, chunk_chars
+        # the toxicity block's scorer keys (model, device, batch_size, encoder, head): the same scorer as the main pass
+        self.scorer_options = scorer_options if scorer_options is not None else {"model": model}
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        from curate.toxicity import Scorer
+        from curate.toxicity import scorer_from_config
 
         scorer = None
         folder = Path(self.out_dir) / "calibration" / "scores"
@@ -74,7 +77,7 @@ class CalibrationSampler(PipelineStep):
                 rows = []
                 continue
             if is_live(doc) and in_sample(doc.id, self.fraction):
-                scorer = scorer or Scorer(self.model)
+                scorer = scorer or scorer_from_config(self.scorer_options)
                 lang = doc.metadata.get("language") or "en"
                 with self.track_time():
                     score, detail = scorer.score_document(doc.text, lang, chunk_chars=self.chunk_chars)

@@ -121,7 +121,10 @@ SENTENCES = {
     ],
 }
 
-# Direct abuse, planted so the toxicity block has something to rank at the top.
+# Direct abuse and threats (toxic to a reader, not written for a word list), planted so the toxicity block has
+# something to rank at the top. The shipped classifier has no Italian or Romansh training rows; it carries
+# over through shared character n-grams, and weakly: the first Italian pair ("Sei uno stupido idiota e un
+# coglione ...", "Vaffanculo, pezzo di merda, ti ammazzo.") scored below the 5% cut inside a document.
 TOXIC = {
     "en": ["You are a stupid idiot and a worthless moron, shut the fuck up.",
            "Go to hell, you disgusting piece of shit, I will kill you."],
@@ -129,10 +132,10 @@ TOXIC = {
            "Verpiss dich, du widerliches Stück Scheisse, ich bringe dich um."],
     "fr": ["Tu es un pauvre con et un sale connard, ferme ta gueule.",
            "Va te faire foutre, espèce de merde, je vais te tuer."],
-    "it": ["Sei uno stupido idiota e un coglione, stai zitto stronzo.",
-           "Vaffanculo, pezzo di merda, ti ammazzo."],
-    "rm": ["Ti es in tup idiot ed in stupid bastard, tegna la bucca.",
-           "Va al diavel, ti merda, jau ta mazzel."],
+    "it": ["Sei un idiota, un povero imbecille e un verme schifoso: nessuno ti vuole, sparisci.",
+           "Brutto bastardo, sei solo un pezzo di merda e ti spacco la faccia."],
+    "rm": ["Ti es in idiot, in bastard e in porc stupid, va a la merda.",
+           "Ti stupid bastard, jau ta rump il culiez e ta mazzel."],
 }
 
 LICENSE_NOTICES = {

@@ -180,8 +180,17 @@ def test_planted_toxic_passages_are_the_toxicity_drops(demo_run):
     reached = [(d, s, json.loads(x)) for d, s, x in rows]
     dropped = {d for d, s, _ in reached if s == "toxicity"}
     toxic = {d for d, _, _ in reached if "toxic" in truth[d]}
-    assert dropped == toxic and len(dropped) > 50
+    # ~3% of the documents carry a planted passage and the block drops the top 5% per language: every
+    # planted document is dropped, and each one scores above every unplanted document of its language
+    assert toxic <= dropped and len(toxic) > 50
+    by_lang: dict = {}
+    for d, _, x in reached:
+        ev = x["toxicity"]
+        by_lang.setdefault(ev["language"], ([], []))[d in toxic].append(ev["score"])
+    for lang, (clean, planted) in by_lang.items():
+        assert not planted or min(planted) > max(clean), lang
     ev = next(x["toxicity"] for d, s, x in reached if s == "toxicity")
     assert ev["score"] > ev["threshold"] and "top" in ev["rule"] and ev["calibration"]["sample_sizes"]
+    assert ev["scorer"] == "curate-toxicity-ft/default" and len(ev["model_sha256"]) == 64
     cal = json.loads((demo_run / "calibration" / "toxicity.json").read_text())
     assert cal["top_p"] == 0.05 and set(cal["thresholds"]) >= {"en", "de", "fr", "it"}

@@ -1,4 +1,5 @@
-"""Tests for curate.toxicity: lexicon scorer, context rules, thresholds, sampler, fastText trainer."""
+"""Tests for curate.toxicity: the lexicon scorer (now an explicit choice, `model: lexicon`) and its context
+rules, thresholds, sampler, the fastText trainer. The shipped classifier: tests/test_toxicity_model.py."""
 from __future__ import annotations
 
 import json
@@ -9,10 +10,12 @@ import struct
 import pytest
 from click.testing import CliRunner
 
-from curate.toxicity import Scorer, chunk_text, score
+from curate.toxicity import LexiconScorer, Scorer, chunk_text
 from curate.toxicity import fasttext_model as ftm
 from curate.toxicity import lexicon, thresholds
 from curate.toxicity.cli import toxicity
+
+score = lexicon.score_text  # the lexicon tests below test the word lists and their context rules
 
 JIGSAW_LABELS = ["toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"]
 
@@ -126,26 +129,27 @@ def test_repetition_saturates():
 
 
 def test_unknown_language_falls_back_and_says_so():
-    info = Scorer().explain("you idiot", "xx")
+    info = LexiconScorer().explain("you idiot", "xx")
     assert info["fallback"] is True and info["lexicon"].startswith("en") and "xx" in info["note"]
     assert info["score"] > 0.5
     assert lexicon.normalize_language("fra_Latn") == "fr" and lexicon.normalize_language("pt-BR") == "pt"
-    assert Scorer().explain("du idiot", "deu_Latn")["fallback"] is False
+    assert LexiconScorer().explain("du idiot", "deu_Latn")["fallback"] is False
     with pytest.raises(ValueError):
-        score("text", "")
+        LexiconScorer().score("text", "")
 
 
 def test_score_document_is_max_over_chunks_and_json():
     neutral = "The river flows quietly past the old mill. " * 120
     doc = neutral + "You are a worthless idiot."
-    s, detail = Scorer().score_document(doc, "en", chunk_chars=500)
+    s, detail = LexiconScorer().score_document(doc, "en", chunk_chars=500)
     chunks = chunk_text(doc, 500)
     assert "".join(chunks) == doc and all(len(c) <= 500 for c in chunks)
     assert detail["chunk"] == len(chunks) - 1 == detail["n_chunks"] - 1
     assert s == max(score(c, "en") for c in chunks) > 0.5
     assert detail["top_terms"][0]["term"] == "idiot*" and detail["categories"]["insult"] >= 1
     assert json.loads(json.dumps(detail)) == detail
-    assert Scorer().score_document("", "en")[0] == 0.0
+    assert LexiconScorer().score_document("", "en")[0] == 0.0
+    assert detail["scorer"] == "lexicon-v1" and len(detail["model_sha256"]) == 64
 
 
 def test_lexicon_parse_errors_name_the_line():
@@ -219,17 +223,27 @@ def test_fasttext_bin_loads_and_predicts_like_our_forward_pass(tmp_path):
     texts = ["tu es un idiot stupide", "quel beau jour à Zürich", "du bist ein Arschloch",
              "我们去公园散步", "you are a moron", "the café opens at nine"] * 5
     labels = [True, False, True, False, True, False] * 5
-    model = ftm.train_classifier(texts, labels, ftm.TrainConfig(epoch=20, lr=0.5, dim=8, bucket=5000))
-    path = tmp_path / "m.bin"
-    digest = ftm.save_fasttext_bin(model, path)
-    with open(path, "rb") as fh:
-        assert struct.unpack("<ii", fh.read(8)) == (793712314, 12)
-    meta = json.loads((tmp_path / "m.bin.json").read_text())
-    assert meta["sha256"] == digest and meta["stats"]["toxic"] == 15
-    scorer = Scorer(str(path))
-    for text in texts[:6] + ["Zürich café 公园 idiot", "", "unseen words entirely"]:
-        assert scorer.score(text, "en") == pytest.approx(model.predict_proba(text), abs=1e-4)
-    assert scorer.score("you are an idiot", "en") > scorer.score("the café opens", "en")
+    probe = texts[:6] + ["Zürich café 公园 idiot", "", "unseen words entirely", "ße ﬁ İstanbul ÿ " * 30,
+                         "__label__toxic idiot", "a\tb\u00a0c\u3000d。e！"]
+    for cfg in (ftm.TrainConfig(epoch=20, lr=0.5, bucket=5000),  # words + word bigrams
+                ftm.TrainConfig(epoch=20, lr=0.5, bucket=5000, minn=2, maxn=5, word_ngrams=3),  # + char n-grams
+                ftm.TrainConfig(epoch=20, lr=0.5, word_ngrams=1)):  # words only, no buckets
+        model = ftm.train_classifier(texts, labels, cfg)
+        path = tmp_path / "m.bin"
+        digest = ftm.save_fasttext_bin(model, path)
+        with open(path, "rb") as fh:
+            assert struct.unpack("<ii", fh.read(8)) == (793712314, 12)
+        meta = json.loads((tmp_path / "m.bin.json").read_text())
+        assert meta["sha256"] == digest and meta["stats"]["toxic"] == 15
+        scorer = ftm.FastTextScorer(path)  # one line as fasttext-predict sees it (no sentence windows)
+        assert scorer.sha256 == digest
+        ours = [1 / (1 + math.exp(-z)) for z in model.logits(probe)]
+        for text, p in zip(probe, ours):
+            assert scorer.score(text) == pytest.approx(p, abs=1e-4), (cfg, text)
+            assert model.predict_proba(text) == pytest.approx(p, abs=1e-5)
+        assert Scorer(str(path)).score("you are an idiot", "en") > Scorer(str(path)).score("the café opens", "en")
+    with pytest.raises(ValueError, match="unknown training option"):
+        ftm.TrainConfig.from_dict({"dim": 8})
 
 
 def test_train_on_jigsaw_then_score_test_split(corpora, tmp_path):
@@ -237,7 +251,7 @@ def test_train_on_jigsaw_then_score_test_split(corpora, tmp_path):
     base = corpora / "toxicity" / "detoxify_dummy_jigsaw"
     out = tmp_path / "jigsaw.bin"
     args = ["train", "--data", str(base / "train.csv"), "--out", str(out), "--text-column", "comment_text",
-            "--epoch", "25", "--lr", "0.5", "--dim", "16", "--bucket", "20000"]
+            "--epoch", "25", "--lr", "0.5", "--bucket", "20000"]
     for col in JIGSAW_LABELS:
         args += ["--label-column", col]
     result = CliRunner().invoke(toxicity, args)

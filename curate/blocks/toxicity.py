@@ -1,9 +1,16 @@
 """toxicity: document score = max over chunks; drop the top p% per language (Apertus' rule), with
 per-language thresholds estimated beforehand on a documented sample of the input (the calibration step
-of `curate run`), or an absolute threshold. Score, threshold and how it was set go into the manifest."""
+of `curate run`), or an absolute threshold. Score, threshold, how it was set, and the scorer's name and
+sha256 go into the manifest.
+
+Documents are scored in batches of up to `batch_size` live documents (a Hugging Face model on a GPU wants
+them); the output order is the input order, and marked documents pass through untouched in their place.
+"""
 from __future__ import annotations
 
-from curate.blocks.base import DROPPED, CurateBlock, mark, record
+from loguru import logger
+
+from curate.blocks.base import DROPPED, FILE_END, QUARANTINED, CurateBlock, is_live, mark, record, state
 
 POOLED = "*"
 
@@ -14,23 +21,29 @@ class Toxicity(CurateBlock):
 
     def __init__(self, thresholds: dict[str, float] | None = None, threshold: float | None = None,
                  top_p: float | None = 0.05, model: str | None = None, chunk_chars: int = 2000,
-                 calibration: dict | None = None, scores_dir: str | None = None):
+                 calibration: dict | None = None, scores_dir: str | None = None, device: str = "cpu",
+                 batch_size: int = 64, encoder: str | None = None, head: str | None = None):
         super().__init__()
         if thresholds is None and threshold is None:
             raise ValueError("toxicity needs per-language thresholds (from calibration) or an absolute threshold")
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         self.thresholds = thresholds or {}
         self.threshold = threshold
         self.top_p = top_p
         self.model = model
+        self.scorer_options = {"model": model, "device": device, "batch_size": batch_size, "encoder": encoder,
+                               "head": head}
+        self.batch_size = batch_size
         self.chunk_chars = chunk_chars
         self.calibration = calibration or {}
         self.scores_dir = scores_dir  # run directory whose calibration scores can be reused
         self._stem, self._known = None, {}
 
     def setup(self) -> None:
-        from curate.toxicity import Scorer
+        from curate.toxicity import scorer_from_config
 
-        self.scorer = Scorer(self.model)
+        self.scorer = scorer_from_config(self.scorer_options)
 
     def threshold_for(self, language: str | None) -> tuple[float, str]:
         if self.threshold is not None:
@@ -39,17 +52,16 @@ class Toxicity(CurateBlock):
             return self.thresholds[language], f"top {self.top_p:.2%} of {language}"
         return self.thresholds.get(POOLED, 1.0), f"top {self.top_p:.2%} pooled over all languages"
 
-    def process(self, doc) -> None:
-        lang = doc.metadata.get("language") or "en"
+    def _known_score(self, doc):
         stem = doc.metadata.get("_stem")
         if self.scores_dir and stem != self._stem:
             from curate.calibrate import load_scores
 
             self._stem, self._known = stem, load_scores(self.scores_dir, stem)
-        if doc.id in self._known:  # scored during calibration: same text, same scorer
-            score, detail = self._known[doc.id]
-        else:
-            score, detail = self.scorer.score_document(doc.text, lang, chunk_chars=self.chunk_chars)
+        return self._known.get(doc.id)
+
+    def decide(self, doc, score: float, detail: dict) -> None:
+        lang = doc.metadata.get("language") or "en"
         thr, how = self.threshold_for(lang)
         ev = {"score": round(float(score), 6), "threshold": thr, "rule": how, "language": lang, **detail}
         if self.calibration:
@@ -58,3 +70,66 @@ class Toxicity(CurateBlock):
             mark(doc, DROPPED, "toxicity", "toxicity.top_percent" if self.threshold is None else "toxicity.threshold", ev)
         else:
             record(doc, "toxicity", ev)
+
+    def process(self, doc) -> None:
+        """One document on its own (the batch path gives the same result)."""
+        self._score_batch([doc])
+
+    def _score_batch(self, docs: list) -> None:
+        todo = []
+        for doc in docs:
+            known = self._known_score(doc)
+            if known is not None:  # scored during calibration: same text, same scorer
+                self.decide(doc, *known)
+            else:
+                todo.append(doc)
+        if not todo:
+            return
+        langs = [doc.metadata.get("language") or "en" for doc in todo]
+        try:
+            results = self.scorer.score_documents([d.text for d in todo], langs, chunk_chars=self.chunk_chars)
+        except Exception:
+            if len(todo) == 1:
+                raise
+            for doc in todo:  # find the document that fails; the others are scored one by one
+                self._guarded([doc])
+            return
+        for doc, (score, detail) in zip(todo, results):
+            self.decide(doc, score, detail)
+
+    def _guarded(self, docs: list) -> None:
+        try:
+            self._score_batch(docs)
+        except Exception as e:  # one odd document must not end a task over millions
+            for doc in docs:
+                logger.warning(f"{self.stage}: {doc.id}: {type(e).__name__}: {e}")
+                mark(doc, QUARANTINED, self.stage, f"{self.stage}.error", {"error": f"{type(e).__name__}: {e}"})
+
+    def run(self, data, rank: int = 0, world_size: int = 1):
+        ready = False
+        pending: list = []   # every document since the last flush, in input order
+        live: list = []      # the live ones among them, to be scored together
+
+        def flush():
+            if live:
+                with self.track_time():
+                    self._guarded(live)
+                for doc in live:
+                    self.stat_update(state(doc)["status"])
+            out = list(pending)
+            pending.clear()
+            live.clear()
+            return out
+
+        for doc in data:
+            pending.append(doc)
+            if is_live(doc):
+                if not ready:
+                    self.setup()
+                    ready = True
+                live.append(doc)
+                if len(live) >= self.batch_size:
+                    yield from flush()
+            elif not live or FILE_END in doc.metadata:  # a file's end flushes: its outputs complete promptly
+                yield from flush()
+        yield from flush()

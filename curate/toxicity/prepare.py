@@ -1,0 +1,92 @@
+"""Text preparation for the toxicity classifier: the same function at training and at prediction.
+
+Fast by construction (all C-level string operations, no per-character Python):
+1. `str.casefold`;
+2. ASCII punctuation and symbols become spaces (one `bytes.translate` over the UTF-8 bytes; multi-byte
+   characters are untouched, since all their bytes are >= 0x80), and so do a few common non-ASCII
+   punctuation marks (`str.replace`, only when the text is not ASCII);
+3. URLs and @handles are left to step 2 (they become their pieces, e.g. `https www example com`);
+4. every Han character becomes a token of its own (one regex pass, only when the text has any):
+   Chinese has no spaces, and the classifier's word bigrams then see character bigrams;
+5. split on whitespace and join with single spaces.
+Accents are kept: the classifier's character n-grams already relate `hässlich` and `hasslich`.
+`_` is kept inside tokens (fastText label syntax `__label__` is then impossible: a leading `__` is cut).
+
+`PREPARE_VERSION` is written into every model's sidecar; a model trained with another preparation is
+refused (see `FastTextScorer`).
+"""
+from __future__ import annotations
+
+import re
+
+PREPARE_VERSION = "curate-toxicity-prepare/2"
+
+_ASCII_PUNCT = b"!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~"
+_SENTENCE_END = b".!?;"
+_BYTE_TABLE = bytes.maketrans(_ASCII_PUNCT, bytes(b"\n"[0] if c in _SENTENCE_END else 32 for c in _ASCII_PUNCT))
+# common non-ASCII punctuation (quotes, dashes, ellipsis, CJK and full-width marks, no-break space)
+_UNICODE_ENDS = ("\u3002", "\uff01", "\uff1f", "\uff1b", "\u2026")  # become line breaks (sentence ends)
+_UNICODE_PUNCT = ("\u00a0", "\u00ab", "\u00bb", "\u00bf", "\u00a1", "\u2013", "\u2014", "\u2018", "\u2019",
+                  "\u201c", "\u201d", "\u201e", "\u2026", "\u3000", "\u3001", "\u3002", "\uff0c", "\uff01",
+                  "\uff1f", "\uff1a", "\uff1b", "\uff08", "\uff09", "\u300a", "\u300b", "\u300c", "\u300d")
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_HAN_RE = re.compile(rf"[{_HAN}]+")
+_FIRST_HAN = "\u3400"
+
+
+def _space_han(m: re.Match) -> str:
+    return " " + " ".join(m.group()) + " "
+
+
+def _normalised(text: str) -> str:
+    """Casefolded text with punctuation as spaces, sentence ends as line breaks, Han characters spaced."""
+    s = text.casefold()
+    if s.isascii():
+        s = s.translate(_BYTE_TABLE_STR)
+    else:
+        s = s.encode("utf-8", "surrogatepass").translate(_BYTE_TABLE).decode("utf-8", "surrogatepass")
+        for ch in _UNICODE_ENDS:
+            if ch in s:
+                s = s.replace(ch, "\n")
+        for ch in _UNICODE_PUNCT:
+            if ch in s:
+                s = s.replace(ch, " ")
+        if max(s) >= _FIRST_HAN:
+            s = _HAN_RE.sub(_space_han, s)
+    if "__" in s:
+        s = s.replace("__", " ")
+    return s
+
+
+def prepare_text(text: str) -> str:
+    """One line of space-separated tokens, as the classifier sees it ('' when the text has none)."""
+    return " ".join(_normalised(text).split())
+
+
+def prepare_windows(text: str, min_tokens: int = 12, max_tokens: int = 64) -> list[str]:
+    """The prepared text cut into sentence windows: pieces between sentence ends, merged until a window
+    has at least `min_tokens` tokens (a short tail joins the window before it), long ones cut at
+    `max_tokens`. The tokens are exactly those of `prepare_text`; always at least one window."""
+    windows: list[list[str]] = []
+    cur: list[str] = []
+    for line in _normalised(text).split("\n"):
+        toks = line.split()
+        while len(toks) > max_tokens:
+            if cur:
+                windows.append(cur)
+                cur = []
+            windows.append(toks[:max_tokens])
+            toks = toks[max_tokens:]
+        cur += toks
+        if len(cur) >= min_tokens:
+            windows.append(cur)
+            cur = []
+    if cur:
+        if windows and len(windows[-1]) + len(cur) <= max_tokens:
+            windows[-1] = windows[-1] + cur
+        else:
+            windows.append(cur)
+    return [" ".join(w) for w in windows] or [""]
+
+
+_BYTE_TABLE_STR = str.maketrans({c: ("\n" if c in ".!?;" else " ") for c in _ASCII_PUNCT.decode()})
