@@ -148,6 +148,12 @@ def _rules(region: str) -> _Rules:
                   re.compile(idd) if idd else None, tuple(formats), loose)
 
 
+@lru_cache(maxsize=256)
+def _any_region(regions: tuple[str, ...]) -> re.Pattern[str]:
+    """One regex that every number fitting one of ``regions`` matches: their loose patterns joined."""
+    return re.compile("|".join(f"(?:{_rules(r).loose.pattern})" for r in regions if r != "ZZ") or "(?!)")
+
+
 def _prefix_required(rules: _Rules, nsn: str) -> bool:
     """Whether a national-format number must carry the national prefix (phonenumbers rejects it from
     Leniency.VALID up otherwise): its ``_is_national_prefix_present_if_required``, with the formatting
@@ -206,10 +212,13 @@ def _plausible_regions(run: str, regions: Sequence[str], strict: bool) -> list[s
     groups = _DIGITS.findall(run)[:_MAX_GROUPS]
     plus = run.startswith("+")
     todo = [(region, _rules(region)) for region in regions if region != "ZZ"]
+    any_region = _any_region(tuple(regions))
     wanted: list[str] = []
     for at_start, digits in _sub_runs(groups):
         if plus and at_start and _fits_international(digits):
             return list(regions[:1])  # found whatever the region: one matcher pass is enough
+        if digits[0] != "0" and not any_region.fullmatch(digits):
+            continue  # no region's number (and no IDD prefix, which starts with 0): one regex call
         for region, rules in todo:
             if region in wanted:
                 continue
