@@ -323,6 +323,7 @@ def main() -> None:
                 print(f"  {r['arm']}: {r['tokens_per_s']:,.0f} tokens/s, peak {fmt_mem(r)} GiB", flush=True)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
     precision = "bf16 autocast" if device == "cuda" else "fp32"
+    rss_note = " (per-arm memory exists on CUDA only)" if device != "cuda" else ""
     if device != "cuda":
         notes.append("CPU: these timings check the harness, not the code's speed; they move with whatever else "
                      "runs on the machine (compare the step min-max spread)")
@@ -333,8 +334,8 @@ def main() -> None:
               f"{'synthetic shards' if not args.shards else 'shards ' + str(args.shards)}\n"
               f"- {args.warmup} warm-up steps per arm, then {args.repeats} rounds of {args.block}-step turns per "
               f"arm (order reversed every other round); tokens/s from the median step\n"
-              f"- process peak RSS {rss:.2f} GiB" + (" (per-arm memory exists on CUDA only)" if device != "cuda" else "")
-              + "\n" + "".join(f"- {n}\n" for n in notes) + f"\n{table(rows, card)}\n")
+              f"- process peak RSS {rss:.2f} GiB{rss_note}\n" + "".join(f"- {n}\n" for n in notes)
+              + f"\n{table(rows, card)}\n")
     print(report)
     out = args.out or (str(ROOT / "bench" / "results" / f"train_gpu_{card}.md") if device == "cuda" else None)
     if out:
