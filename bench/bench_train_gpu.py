@@ -3,7 +3,7 @@ same model, optimizer and batches: Goldfish off (the baseline), Goldfish on, and
 document masking.
 
     .venv/bin/python bench/bench_train_gpu.py                       # one H100/H200: 125m and 1b at 4096
-    .venv/bin/python bench/bench_train_gpu.py --configs 125m --no-compile
+    .venv/bin/python bench/bench_train_gpu.py --configs 125m --no-compile --quick
     .venv/bin/python bench/bench_train_gpu.py --smoke               # CPU, tiny preset: checks the script runs
     .venv/bin/python bench/bench_train_gpu.py --shards RUN/shards   # real shards instead of synthetic ones
 
@@ -254,6 +254,7 @@ def table(rows: list[dict], card: str) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--smoke", action="store_true", help="CPU, tiny preset, seq 64: checks the script runs")
+    ap.add_argument("--quick", action="store_true", help="fewer rounds (4) and warm-up steps (2)")
     ap.add_argument("--configs", default="125m,1b")
     ap.add_argument("--seq-len", type=int, default=4096)
     ap.add_argument("--batch", default="125m=8,1b=4,tiny=4", help="per-config global batch, e.g. 125m=8,1b=4")
@@ -273,6 +274,8 @@ def main() -> None:
     ap.add_argument("--json", default=None, help="also write the rows as JSON")
     args = ap.parse_args()
 
+    if args.quick:
+        args.warmup, args.repeats = min(args.warmup, 2), min(args.repeats, 4)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():
         sys.exit("--device cuda: no CUDA device (run with --smoke on CPU)")

@@ -229,6 +229,10 @@ def test_encoder_head_train_and_score(encoder_dir, tmp_path):
         pairs = sum(t > c for t in tox for c in clean) / (len(tox) * len(clean))
         assert pairs > 0.95, (lang, pairs)
         assert {d["head"] for _, d in scored} == {"en" if lang == "en" else "fallback"}
+    one = hf.EncoderHeadScorer(encoder_dir, head, max_tokens=32, batch_size=1)
+    mixed = ["en", "de", "it", "fr"] * 10  # heads differ within a batch: each chunk must get its own
+    for (s1, d1), (s2, d2) in zip(scorer.score_documents(test_texts, mixed), one.score_documents(test_texts, mixed)):
+        assert s1 == pytest.approx(s2, abs=1e-5) and d1["head"] == d2["head"]
     _, detail = scorer.score_document("you are kind", "de")
     json.dumps(detail)
     assert detail["head"] == "de" and detail["pooling"] == "mean"
