@@ -38,6 +38,7 @@ from curate.license import rules as _rules
 from curate.license.categories import ALL_RIGHTS_RESERVED, PUBLIC_DOMAIN, _licensing, canonical_spdx, category, scancode_index
 
 EVIDENCE_CHARS = 120
+WINDOWED_CHARS = 32_000  # texts longer than this are tokenised around their license keywords only
 
 KINDS = ("spdx-identifier", "license-text", "notice", "url", "cc-link", "cc-notice", "reference", "tag",
          "public-domain", "rights-reserved")
@@ -444,7 +445,7 @@ _FULL_TEXT_WORDS = ("permission", "warrant", "liabil", "redistribut", "licen", "
                     "notice", "damages", "distribut", "software", "rights")
 FULL_TEXT_MIN_WORDS = 3
 FULL_TEXT_MAX_CHARS = 200_000
-CLASSIFIER_MARGIN = 3_000  # characters around the rule hits given to licenseclassifier
+CLASSIFIER_MARGIN = 1_000  # characters around the rule hits given to licenseclassifier
 SKIP_CLASSIFIER_COVERAGE = 0.99  # a ScanCode text this complete over ...
 SKIP_CLASSIFIER_SPAN = 0.95  # ... this share of the document's tokens makes licenseclassifier redundant
 FULL_TEXT_MIN_TOKENS = 100
@@ -466,25 +467,29 @@ def _without_copyright_lines(text: str, m):
     return type(m)(m.id, start, m.end) if start != m.start else m
 
 
-def _classifier_window(text: str, hits: list) -> tuple[int, int]:
+def _classifier_windows(text: str, hits: list) -> list[tuple[int, int]]:
     """Where licenseclassifier looks: around the exact rule hits (license words sit there; a long source
     file is not re-tokenised whole), or the start of the text when no rule matched."""
     if not hits:
-        return 0, min(len(text), FULL_TEXT_MAX_CHARS)
-    start = max(min(h.start for h in hits) - CLASSIFIER_MARGIN, 0)
-    end = min(max(h.end for h in hits) + CLASSIFIER_MARGIN, len(text), start + FULL_TEXT_MAX_CHARS)
-    return start, end
+        return [(0, min(len(text), FULL_TEXT_MAX_CHARS))]
+    windows: list[tuple[int, int]] = []
+    for h in sorted(hits, key=lambda h: h.start):
+        a, b = max(h.start - CLASSIFIER_MARGIN, 0), min(h.end + CLASSIFIER_MARGIN, len(text))
+        if windows and a <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], b)
+        else:
+            windows.append((a, b))
+    return windows
 
 
-def _full_texts(text: str, lowered: str, tokens: "_rules.Tokens", hits: list) -> list[LicenseMatch]:
+def _full_texts(text: str, lowered: str, tokens: "_rules.Tokens", hits: list, seen: set[str]) -> list[LicenseMatch]:
     """ScanCode's license texts by token-bigram containment (candidates: the licenses that the exact rule
     hits name, and their other versions), and licenseclassifier's template matches, which are skipped when
     one ScanCode text already explains nearly the whole document (licenseclassifier costs most here)."""
     if sum(w in lowered for w in _FULL_TEXT_WORDS) < FULL_TEXT_MIN_WORDS:
         return []
     out = []
-    expressions = {h.rule.expression for h in hits if h.spdx}
-    approx = _rules.approximate(tokens, expressions)
+    approx = _rules.approximate(tokens, seen)
     for a in approx:
         try:
             spdx = canonical_spdx(a.spdx)
@@ -497,8 +502,9 @@ def _full_texts(text: str, lowered: str, tokens: "_rules.Tokens", hits: list) ->
         return out
     from licenseclassifier import identify_license
 
-    w0, w1 = _classifier_window(text, hits)
-    for m in identify_license(text[w0:w1], coverage_threshold=0.0):
+    found = [(w0, m) for w0, w1 in _classifier_windows(text, hits)
+             for m in identify_license(text[w0:w1], coverage_threshold=0.0)]
+    for w0, m in found:
         try:
             spdx = canonical_spdx(m.id)
         except ValueError:
@@ -603,14 +609,18 @@ def _detect_all(text: str) -> list[LicenseMatch]:
     """Every detector, without the keyword gate (the benchmark's baseline)."""
     if text.startswith("\ufeff"):
         text = " " + text[1:]  # keep offsets while dropping the BOM from evidence
-    tokens = _rules.tokenize(text)
-    norm = NormalizedText(text, tokens)
     lowered = text.lower()
-    hits = _rules.find(tokens)
+    # long texts are read around their license words only (the gate's keywords; a window is wide enough
+    # for any notice, and full license texts are dense with these words, so their windows merge)
+    windows = _rules.keyword_windows(lowered, _PREFILTER_KEYWORDS) if len(text) > WINDOWED_CHARS else None
+    tokens = _rules.tokenize(text, windows)
+    norm = NormalizedText(text, tokens)
+    seen: set[str] = set()
+    hits = _rules.find(tokens, seen)
     pairs = list(_rule_matches(text, tokens, hits))
     exact = [m for _, m in pairs]
     long_exact = [m for h, m in pairs if h.tend - h.tstart >= LONG_RULE_TOKENS]
-    candidates = [*_spdx_identifiers(text, lowered), *_full_texts(text, lowered, tokens, hits), *exact,
+    candidates = [*_spdx_identifiers(text, lowered), *_full_texts(text, lowered, tokens, hits, seen), *exact,
                   *_headers(text, norm), *_cc_links(text, lowered), *_cc_notices(text, norm),
                   *_notices(text, norm)]
     best: dict[str, LicenseMatch] = {}

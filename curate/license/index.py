@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-INDEX_FORMAT = 5
+INDEX_FORMAT = 6
 KEY_TOKENS = 3
 # ScanCode's generic licenses that still say something definite (the rest, e.g. "other-permissive",
 # "proprietary-license", "unknown-license-reference", name no license and never count as a match)
@@ -153,7 +153,7 @@ def _required_ranges(body: str) -> tuple[tuple[int, int], ...]:
 
 def _title_tokens(body: str) -> int:
     """Tokens of a license text's first line when it is a title (names a license, at most 10 tokens)."""
-    first = next((line for line in body.splitlines() if line.strip()), "")
+    first = next((line for line in body.splitlines() if len(rule_tokens(line)) >= 2), "")
     words = rule_tokens(first)
     return len(words) if len(words) <= 10 and any(w.startswith(("licen", "lizenz")) for w in words) else 0
 

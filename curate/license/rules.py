@@ -44,18 +44,47 @@ def index() -> Index:
     return _tables()[0]
 
 
-def tokenize(text: str) -> Tokens:
-    """Folded words of `text` (markup skipped), their character spans, and their token-id bytes."""
+WINDOW_CHARS = 2000  # characters tokenised on either side of a license keyword
+
+
+def keyword_windows(lowered: str, keywords: tuple[str, ...], margin: int = WINDOW_CHARS) -> list[tuple[int, int]]:
+    """Merged character ranges within `margin` of any keyword occurrence in the lower-cased text."""
+    points = []
+    for k in keywords:
+        i = lowered.find(k)
+        while i >= 0:
+            points.append(i)
+            i = lowered.find(k, i + len(k))
+    points.sort()
+    windows: list[tuple[int, int]] = []
+    for p in points:
+        a, b = max(p - margin, 0), min(p + margin, len(lowered))
+        if windows and a <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], max(windows[-1][1], b))
+        else:
+            windows.append((a, b))
+    return windows
+
+
+def tokenize(text: str, windows: list[tuple[int, int]] | None = None) -> Tokens:
+    """Folded words of `text` (markup skipped), their character spans, and their token-id bytes.
+
+    With `windows`, only those character ranges are tokenised (a long source file is read around its
+    license words only); an empty word with an unknown id separates windows, so no rule matches across."""
     _, vb = _tables()
     words: list[str] = []
     spans: list[tuple[int, int]] = []
     ascii_text = text.isascii()
-    for m in DOC_TOKEN.finditer(text):
-        w = m.group()
-        if w[0] in "<&":
-            continue
-        words.append(w.lower() if ascii_text else fold(w))
-        spans.append(m.span())
+    for a, b in windows if windows is not None else [(0, len(text))]:
+        if words:
+            words.append("")
+            spans.append((a, a))
+        for m in DOC_TOKEN.finditer(text, a, b):
+            w = m.group()
+            if w[0] in "<&":
+                continue
+            words.append(w.lower() if ascii_text else fold(w))
+            spans.append(m.span())
     get = vb.get
     return Tokens(words, spans, b"".join([get(w, _ZERO) for w in words]))
 
@@ -87,8 +116,11 @@ def to_spdx(expression: str) -> str | None:
     return spdx if known else None
 
 
-def find(tokens: Tokens) -> list[RuleHit]:
-    """Non-overlapping exact rule hits, in text order (false-positive hits included: the caller drops them)."""
+def find(tokens: Tokens, seen: set[str] | None = None) -> list[RuleHit]:
+    """Non-overlapping exact rule hits, in text order (false-positive hits included: the caller drops them).
+
+    `seen`, when given, receives the ScanCode expression of every rule that matched anywhere, overlapped
+    or not (the candidates for approximate full-text matching)."""
     idx, _ = _tables()
     code = tokens.code
     by_key, short, codes, rules = idx.by_key, idx.short, idx.codes, idx.rules
@@ -112,6 +144,8 @@ def find(tokens: Tokens) -> list[RuleHit]:
                     break
     if not raw:
         return []
+    if seen is not None:
+        seen.update(rules[r].expression for _, _, r in raw if rules[r].expression)
     raw.sort(key=lambda h: (h[0] - h[1], h[0]))
     taken = bytearray(n)
     hits: list[RuleHit] = []
@@ -209,12 +243,25 @@ def _aligned_find(code: bytes, needle: bytes) -> bool:
     return pos >= 0
 
 
+def _title_of(rid: int) -> bytes:
+    """Token bytes of the title line of a license text (the rule's own, else its license's main text)."""
+    idx = index()
+    rule = idx.rules[rid]
+    if not rule.title:
+        main = _texts_by_expression().get(rule.expression, [])
+        if not main or idx.rules[main[0]].identifier != rule.expression or not idx.rules[main[0]].title:
+            return b""
+        rid, rule = main[0], idx.rules[main[0]]
+    return idx.codes[rid][:rule.title * TOKEN_BYTES]
+
+
 def _other_title(code: bytes, words: list[str], title: bytes, start: int) -> bool:
     """True when the document names itself another license: the license's title line is nowhere in it,
-    while the words just before or at the start of the match say "license" (a modified, renamed text)."""
+    while a title of its own ("... License" in the words just before the match, or in its first
+    words) precedes the text (a modified, renamed license)."""
     if _aligned_find(code, title):
         return False
-    near = words[:12] + words[max(start - 12, 0):start + 12]
+    near = words[max(start - 12, 0):start + 3]
     return any(w.startswith(("licen", "lizenz")) for w in near)
 
 
@@ -270,7 +317,8 @@ def approximate(tokens: Tokens, expressions: set[str]) -> list[ApproxHit]:
         if any(h.tstart < b and a < h.tend for h in hits):
             continue
         rule = rules[rid]
-        if rule.title and _other_title(code, tokens.words, index().codes[rid][:rule.title * TOKEN_BYTES], a):
+        title = _title_of(rid)
+        if title and _other_title(code, tokens.words, title, a):
             continue
         spdx = to_spdx(rule.expression)
         if spdx:
