@@ -14,6 +14,7 @@ from curate.toxicity import LexiconScorer, Scorer, chunk_text
 from curate.toxicity import fasttext_model as ftm
 from curate.toxicity import lexicon, thresholds
 from curate.toxicity.cli import toxicity
+from curate.toxicity.prepare import prepare_text
 
 score = lexicon.score_text  # the lexicon tests below test the word lists and their context rules
 
@@ -238,8 +239,10 @@ def test_fasttext_bin_loads_and_predicts_like_our_forward_pass(tmp_path):
         scorer = ftm.FastTextScorer(path)  # one line as fasttext-predict sees it (no sentence windows)
         assert scorer.sha256 == digest
         ours = [1 / (1 + math.exp(-z)) for z in model.logits(probe)]
-        for text, p in zip(probe, ours):
+        fast = ftm.LinearPredictor(path).window_probabilities([prepare_text(t) for t in probe])
+        for text, p, q in zip(probe, ours, fast):
             assert scorer.score(text) == pytest.approx(p, abs=1e-4), (cfg, text)
+            assert q == pytest.approx(p, abs=1e-6), (cfg, text)  # the vectorised predictor the scorer uses
             assert model.predict_proba(text) == pytest.approx(p, abs=1e-5)
         assert Scorer(str(path)).score("you are an idiot", "en") > Scorer(str(path)).score("the café opens", "en")
     with pytest.raises(ValueError, match="unknown training option"):

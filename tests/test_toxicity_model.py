@@ -67,6 +67,15 @@ def test_prepare_is_one_line_han_split_and_windows_keep_the_tokens():
         assert wins and all(len(w.split()) <= 64 for w in wins) and all("\n" not in w for w in wins)
 
 
+def test_vectorised_predictor_agrees_with_fasttext_predict(shipped, corpora):
+    assert shipped._ft.predictor == "numpy-linear"
+    texts = FIXED + [r["text"] for r in recipe.load_rows(corpora / "toxicity" / "train")[::500]]
+    lines = [prepare_text(t) for t in texts]
+    fast = shipped._ft._linear.window_probabilities(lines)
+    for text, p in zip(texts, fast):
+        assert shipped._ft.score(text) == pytest.approx(p, abs=1e-5), text
+
+
 def test_document_score_is_max_over_chunks_and_windows(shipped):
     insult = "Shut up, you disgusting moron, nobody wants you here."
     doc = NEUTRAL * 60 + insult + " " + NEUTRAL * 10

@@ -143,14 +143,13 @@ class FastTextToxicityScorer(_ChunkMax):
     def _score_chunks(self, chunks: list[str], languages: list[str]) -> list[float]:
         # chunk score = max over sentence windows: the classifier averages its features, so one abusive
         # sentence among 500 clean tokens would be diluted 25-fold; it was trained on texts of ~20 tokens
-        from .prepare import prepare_windows
+        from .prepare import window_tokens
 
-        score = self._ft.score_prepared
-        return [max(score(prepare_windows(c, WINDOW_MIN_TOKENS, WINDOW_MAX_TOKENS))) for c in chunks]
+        return self._ft.max_over_groups([window_tokens(c, WINDOW_MIN_TOKENS, WINDOW_MAX_TOKENS) for c in chunks])
 
     def _evidence(self) -> dict[str, Any]:
         return {"scorer": self.name, "model_sha256": self.sha256,
-                "windows": f"sentences, {WINDOW_MIN_TOKENS}-{WINDOW_MAX_TOKENS} tokens"}
+                "windows": f"sentences, {WINDOW_MIN_TOKENS}-{WINDOW_MAX_TOKENS} tokens", "predictor": self._ft.predictor}
 
     def explain(self, text: str, language: str) -> dict[str, Any]:
         """Score plus the lexicon's terms found in the text (evidence only: the lexicon does not decide)."""

@@ -398,6 +398,11 @@ class FastTextScorer:
             self._model = fasttext.load_model(str(self.path))
         except Exception as exc:
             raise ValueError(f"{self.path}: not a fastText model fasttext-predict can load: {exc}") from exc
+        try:  # the same probabilities, vectorised (see LinearPredictor); other model kinds: fasttext-predict
+            self._linear: LinearPredictor | None = LinearPredictor(self.path, self.toxic_label)
+        except UnsupportedModel:
+            self._linear = None
+        self.predictor = "numpy-linear" if self._linear is not None else "fasttext-predict"
 
     def _from_prediction(self, labels, probs) -> float:
         pt = pc = None
@@ -420,6 +425,177 @@ class FastTextScorer:
         return [convert(*predict(line, k=-1)) for line in lines]
 
     def score(self, text: str) -> float:
-        """P(toxic) for raw text."""
+        """P(toxic) for raw text, with fasttext-predict (the reference)."""
         labels, probs = self._model.predict(prepare_text(text), k=-1)
         return self._from_prediction(labels, probs)
+
+    def max_over_groups(self, groups: list[list[list[str]]]) -> list[float]:
+        """For each group of windows (each a list of prepared tokens), the largest P(toxic) among them."""
+        if self._linear is None:
+            return [max(self.score_prepared([" ".join(w) for w in g])) for g in groups]
+        flat = [w for g in groups for w in g]
+        p = self._linear.token_window_probabilities(flat)
+        out, i = [], 0
+        for g in groups:
+            out.append(float(p[i:i + len(g)].max()))
+            i += len(g)
+        return out
+
+
+# --- a vectorised predictor for two-label softmax models -------------------------------------------
+
+class UnsupportedModel(ValueError):
+    """The fast predictor handles non-quantised two-label softmax models; others go to fasttext-predict."""
+
+
+def _fnv_ranges(sx: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """fastText's hash of many byte ranges at once; `sx` = the bytes sign-extended to 32 bits (uint64)."""
+    h = np.full(len(starts), 2166136261, dtype=np.uint64)
+    prime, mask = np.uint64(16777619), np.uint64(0xFFFFFFFF)
+    order = np.argsort(-lengths, kind="stable")  # longest first: the active ranges are a prefix
+    s_sorted, l_sorted = starts[order], lengths[order]
+    hs = h[order]
+    for k in range(int(l_sorted[0]) if len(l_sorted) else 0):
+        n_act = int(np.searchsorted(-l_sorted, -k, side="left"))  # ranges with length > k
+        hs[:n_act] = ((hs[:n_act] ^ sx[s_sorted[:n_act] + k]) * prime) & mask
+    h[order] = hs
+    return h
+
+
+class LinearPredictor:
+    """P(toxic) of a two-label softmax fastText model, computed in numpy in float64.
+
+    For two labels, logit = (o_toxic - o_clean) . mean(input rows) = mean over the line's features of the
+    per-row scalar v = input_row . (o_toxic - o_clean), so each token's rows reduce to (sum of v, count)
+    once (cached), word n-grams are hashed for all windows at once, and a window's logit is a ratio of
+    two sums. Same features as fastText's Dictionary::getLine (tests compare it with fasttext-predict)."""
+
+    def __init__(self, path: str | os.PathLike, toxic_label: str = TOXIC_LABEL):
+        data = Path(path).read_bytes()
+        magic, version = struct.unpack_from("<ii", data, 0)
+        if magic != _MAGIC or version not in (11, 12):
+            raise UnsupportedModel("not a fastText .bin of version 11/12")
+        (dim, _ws, _ep, _mc, _neg, self.word_ngrams, loss, model_kind, self.bucket, self.minn, self.maxn,
+         _lru, _t) = struct.unpack_from("<12id", data, 8)
+        if loss != _LOSS_SOFTMAX or model_kind != _MODEL_SUPERVISED:
+            raise UnsupportedModel("only supervised softmax models")
+        off = 8 + struct.calcsize("<12id")
+        size, nwords, nlabels, _ntok, prune = struct.unpack_from("<iiiqq", data, off)
+        off += struct.calcsize("<iiiqq")
+        if nlabels != 2 or prune >= 0:
+            raise UnsupportedModel("only two-label models without pruning")
+        words, labels = [], []
+        for _ in range(size):
+            end = data.index(b"\0", off)
+            word = data[off:end].decode("utf-8")
+            kind = data[end + 9]
+            off = end + 10
+            (labels if kind == 1 else words).append(word)
+        quant, m, n = struct.unpack_from("<?qq", data, off)
+        off += struct.calcsize("<?qq")
+        if quant or n != dim:
+            raise UnsupportedModel("quantised models are not supported")
+        inp = np.frombuffer(data, dtype="<f4", count=m * n, offset=off).reshape(m, n)
+        off += 4 * m * n
+        quant, m2, n2 = struct.unpack_from("<?qq", data, off)
+        off += struct.calcsize("<?qq")
+        if quant:
+            raise UnsupportedModel("quantised models are not supported")
+        out = np.frombuffer(data, dtype="<f4", count=m2 * n2, offset=off).reshape(m2, n2)
+        if toxic_label not in labels:
+            raise UnsupportedModel(f"no {toxic_label} label")
+        t = labels.index(toxic_label)
+        direction = out[t].astype(np.float64) - out[1 - t].astype(np.float64)
+        self.v = inp.astype(np.float64) @ direction
+        self.nwords = nwords
+        self.word_ids = {w: i for i, w in enumerate(words)}
+        eos = self.word_ids.get(EOS)
+        self._eos = (np.uint64(_signed32(fasttext_hash(EOS)) & _U64), 0.0 if eos is None else float(self.v[eos]),
+                     0 if eos is None else 1)  # EOS: its own row only, no character n-grams
+        self._mult = np.uint64(116049371)
+        self._reset_cache()
+
+    def _add_tokens(self, tokens: list[str]) -> None:
+        """Compute (hash, sum of v, count) of new tokens, vectorised over all of them."""
+        enc = [("<" + t + ">").encode("utf-8") for t in tokens]
+        buf = np.frombuffer(b"".join(enc), dtype=np.uint8)
+        sx = buf.astype(np.uint64)
+        sx[buf >= 128] |= np.uint64(0xFFFFFF00)
+        blen = np.array([len(e) for e in enc], dtype=np.int64)
+        bstart = np.concatenate([[0], np.cumsum(blen)[:-1]])
+        hashes = _fnv_ranges(sx, bstart + 1, blen - 2)  # the token itself, without "<" ">"
+        sums = np.zeros(len(tokens))
+        counts = np.zeros(len(tokens), dtype=np.int64)
+        if self.maxn > 0 and self.bucket > 0:
+            is_start = (buf & 0xC0) != 0x80
+            cpos = np.flatnonzero(is_start)
+            nch = np.add.reduceat(is_start.astype(np.int64), bstart)
+            ctok = np.repeat(np.arange(len(tokens)), nch)
+            cfirst = np.concatenate([[0], np.cumsum(nch)[:-1]])
+            ci = np.arange(len(cpos)) - np.repeat(cfirst, nch)
+            cend = np.append(cpos, len(buf))
+            tok_parts, st_parts, ln_parts = [], [], []
+            for n in range(max(self.minn, 1), self.maxn + 1):
+                ok = ci + n <= nch[ctok]
+                if n == 1:
+                    ok &= (ci != 0) & (ci + n != nch[ctok])
+                idx = np.flatnonzero(ok)
+                tok_parts.append(ctok[idx])
+                st_parts.append(cpos[idx])
+                ln_parts.append(cend[idx + n] - cpos[idx])
+            toks = np.concatenate(tok_parts)
+            h = _fnv_ranges(sx, np.concatenate(st_parts), np.concatenate(ln_parts))
+            rows = self.nwords + (h % np.uint64(self.bucket)).astype(np.int64)
+            sums += np.bincount(toks, weights=self.v[rows], minlength=len(tokens))
+            counts += np.bincount(toks, minlength=len(tokens))
+        for i, tok in enumerate(tokens):
+            wid = self.word_ids.get(tok)
+            if wid is not None:
+                sums[i] += self.v[wid]
+                counts[i] += 1
+        signed = hashes.astype(np.int64)
+        signed[signed >= 2**31] -= 2**32  # C++: uint64_t h = (int32_t) hash
+        base = len(self._index)
+        for i, tok in enumerate(tokens):
+            self._index[tok] = base + i
+        self._H = np.concatenate([self._H, signed.astype(np.uint64)])
+        self._S = np.concatenate([self._S, sums])
+        self._C = np.concatenate([self._C, counts])
+
+    def _reset_cache(self) -> None:
+        eos_h, eos_s, eos_c = self._eos
+        self._index = {EOS: 0}
+        self._H = np.array([eos_h], dtype=np.uint64)
+        self._S = np.array([eos_s])
+        self._C = np.array([eos_c], dtype=np.int64)
+
+    def window_probabilities(self, windows: list[str]) -> np.ndarray:
+        """P(toxic) of each prepared line (as fastText predicts a line, EOS included)."""
+        return self.token_window_probabilities([w.split() for w in windows])
+
+    def token_window_probabilities(self, windows: list[list[str]]) -> np.ndarray:
+        """P(toxic) of each window given as its list of prepared tokens (EOS is added to each)."""
+        if len(self._index) > 4_000_000:  # memory guard for very long runs; results do not depend on it
+            self._reset_cache()
+        flat = [t for toks in windows for t in (*toks, EOS)]
+        new = set(flat).difference(self._index)
+        if new:
+            self._add_tokens(sorted(new))
+        ids = np.fromiter(map(self._index.__getitem__, flat), dtype=np.int64, count=len(flat))
+        lens_a = np.fromiter((len(t) + 1 for t in windows), dtype=np.int64, count=len(windows))
+        hashes, s, c = self._H[ids], self._S[ids], self._C[ids]
+        win = np.repeat(np.arange(len(windows)), lens_a)
+        num = np.bincount(win, weights=s, minlength=len(windows))
+        den = np.bincount(win, weights=c, minlength=len(windows)).astype(np.float64)
+        acc = hashes
+        for k in range(1, self.word_ngrams):
+            if len(hashes) <= k:
+                break
+            acc = acc[:len(hashes) - k] * self._mult + hashes[k:]
+            ok = win[:len(hashes) - k] == win[k:]
+            rows = self.nwords + (acc[ok] % np.uint64(self.bucket)).astype(np.int64)
+            w_ok = win[:len(hashes) - k][ok]
+            num += np.bincount(w_ok, weights=self.v[rows], minlength=len(windows))
+            den += np.bincount(w_ok, minlength=len(windows))
+        z = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+        return 1.0 / (1.0 + np.exp(-z))

@@ -64,6 +64,11 @@ def prepare_text(text: str) -> str:
 
 
 def prepare_windows(text: str, min_tokens: int = 12, max_tokens: int = 64) -> list[str]:
+    """`window_tokens` joined: one prepared line per window."""
+    return [" ".join(w) for w in window_tokens(text, min_tokens, max_tokens)]
+
+
+def window_tokens(text: str, min_tokens: int = 12, max_tokens: int = 64) -> list[list[str]]:
     """The prepared text cut into sentence windows: pieces between sentence ends, merged until a window
     has at least `min_tokens` tokens (a short tail joins the window before it), long ones cut at
     `max_tokens`. The tokens are exactly those of `prepare_text`; always at least one window."""
@@ -86,7 +91,7 @@ def prepare_windows(text: str, min_tokens: int = 12, max_tokens: int = 64) -> li
             windows[-1] = windows[-1] + cur
         else:
             windows.append(cur)
-    return [" ".join(w) for w in windows] or [""]
+    return windows or [[]]
 
 
 _BYTE_TABLE_STR = str.maketrans({c: ("\n" if c in ".!?;" else " ") for c in _ASCII_PUNCT.decode()})
