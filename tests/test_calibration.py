@@ -9,10 +9,12 @@ from curate.manifest import connect
 
 
 def test_calibration_scores_exactly_the_sample(tmp_path):
-    insults = ["You are a stupid idiot.", "Shut up, moron.", "You worthless piece of shit.", "Go to hell, bastard."]
+    adjectives = ["stupid", "worthless", "pathetic", "dumb", "useless", "ugly", "lazy", "filthy", "disgusting", "miserable"]
+    nouns = ["idiot", "moron", "loser", "jerk", "fool", "clown", "bastard"]
 
-    def text(i):  # every tenth document abusive, with varying intensity, so scores differ
-        abuse = " ".join(insults[: (i // 10) % 4 + 1]) if i % 10 == 0 else ""
+    def text(i):  # every tenth document abusive, each with its own insult, so the top scores do not tie
+        k = i // 10
+        abuse = f"You {adjectives[k % 10]} {nouns[k % 7]}." if i % 10 == 0 else ""
         return f"Document {i}: the council met to discuss the new cycling lanes. {abuse}"
 
     docs = [{"text": text(i), "id": f"d{i}", "url": f"https://a.example/{i}"} for i in range(300)]
