@@ -248,6 +248,16 @@ def table(rows: list[dict], card: str) -> str:
         lines.append(f"| {r['config']} | {r['params'] / 1e6:.0f}M | {r['batch']} x {r['seq_len']} | {r['arm']} | "
                      f"{r['tokens_per_s']:,.0f} | {ratio} | {r['step_s_median']:.3f} ({r['step_s_min']:.3f}-"
                      f"{r['step_s_max']:.3f}) | {mfu} | {fmt_mem(r)} | {r['last_loss']:.3f} |")
+    by = {(r["config"], r["arm"]): r["tokens_per_s"] for r in rows}
+    lines.append("")
+    for config in dict.fromkeys(r["config"] for r in rows):
+        off, on = by.get((config, "goldfish off")), by.get((config, "goldfish on"))
+        nodoc = by.get((config, "goldfish on + no doc mask"))
+        if off and on:
+            lines.append(f"- {config}: Goldfish overhead {100 * (off / on - 1):+.1f}% step time (target <= 2%)")
+        if on and nodoc:
+            lines.append(f"- {config}: document masking costs {100 * (nodoc / on - 1):+.1f}% step time "
+                         f"(masked vs unmasked, Goldfish on in both)")
     return "\n".join(lines)
 
 
