@@ -11,7 +11,8 @@
 #      SDPA: tokens/s, MFU, peak memory; Goldfish off vs on; document masking on vs off (bench_train_gpu.py)
 #   2. toxicity with `model: hf:DIR` on a randomly initialised XLM-R-base-sized classifier built here (no
 #      download; a BPE tokenizer trained here on the demo sample text): documents/s at batch 64 and 256
-# Environment: OUT, VENV (default /tmp/curate-gpu-venv; the rehearsal uses .venv as it is and installs nothing),
+# Environment: OUT, VENV (default /tmp/curate-gpu-venv; used as it is when it already imports torch, transformers
+# and curate; the rehearsal uses .venv and installs nothing), WHEELS (a wheel directory for a machine without PyPI),
 # ROWS_BUDGET_S (default 480), DEMO_DOCS (default 3000; rehearsal 200), PYTHON (default python3).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -71,18 +72,28 @@ if (( REHEARSAL )); then
   INSTALL="not run (CPU rehearsal uses the existing environment)"
 else
   VENV=${VENV:-/tmp/curate-gpu-venv}
-  log "installing into $VENV from PyPI (train + hf extras; torch from PyPI is a CUDA build on Linux x86_64)"
   t0=$(date +%s)
-  {
-    if $PYTHON -m venv "$VENV" 2>/dev/null && "$VENV/bin/python" -m pip install -q --upgrade pip uv; then
-      "$VENV/bin/python" -m uv pip install --python "$VENV/bin/python" -e ".[train,hf]" \
-        || "$VENV/bin/python" -m pip install -q --progress-bar off -e ".[train,hf]"
-    else
-      $PYTHON -m pip install -q --user uv && $PYTHON -m uv venv "$VENV" \
-        && $PYTHON -m uv pip install --python "$VENV/bin/python" -e ".[train,hf]"
-    fi
-  } >> "$LOG" 2>&1
-  rc=$?
+  if [[ -x $VENV/bin/python ]] && "$VENV/bin/python" -c "import torch, transformers, curate" 2>/dev/null; then
+    log "using the existing environment $VENV (it already has torch, transformers and curate)"
+    rc=0
+  elif [[ -n ${WHEELS:-} ]]; then  # no network: a directory of wheels (pip download -d WHEELS '.[train,hf]')
+    log "installing into $VENV from $WHEELS (no index)"
+    { $PYTHON -m venv "$VENV" && "$VENV/bin/python" -m pip install -q --no-index --find-links "$WHEELS" \
+        -e ".[train,hf]"; } >> "$LOG" 2>&1
+    rc=$?
+  else
+    log "installing into $VENV from PyPI (train + hf extras; torch from PyPI is a CUDA build on Linux x86_64)"
+    {
+      if $PYTHON -m venv "$VENV" 2>/dev/null && "$VENV/bin/python" -m pip install -q --upgrade pip uv; then
+        "$VENV/bin/python" -m uv pip install --python "$VENV/bin/python" -e ".[train,hf]" \
+          || "$VENV/bin/python" -m pip install -q --progress-bar off -e ".[train,hf]"
+      else
+        $PYTHON -m pip install -q --user uv && $PYTHON -m uv venv "$VENV" \
+          && $PYTHON -m uv pip install --python "$VENV/bin/python" -e ".[train,hf]"
+      fi
+    } >> "$LOG" 2>&1
+    rc=$?
+  fi
   PY=$VENV/bin/python
   INSTALL="exit $rc in $(( $(date +%s) - t0 ))s"
   log "install: $INSTALL"
