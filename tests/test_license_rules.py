@@ -243,3 +243,30 @@ def test_index_records_its_data_version():
     assert len(idx.licenses) > 2000 and len(idx.rules) > 30000
     assert idx.licenses["gpl-2.0-plus"].spdx == "GPL-2.0-or-later"
     assert idx.licenses["classpath-exception-2.0"].is_exception
+
+
+# ------------------------------------------------------------------------------------------------
+# Creative Commons on web pages: statements vs mentions
+# ------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text,expected", [
+    ("Content is available under CC BY-SA 3.0 unless otherwise noted.", "CC-BY-SA-3.0"),
+    ("© 2023 Example Blog. Some rights reserved. CC BY-NC 2.0", "CC-BY-NC-2.0"),
+    ("Photo by Jane Doe / CC BY-NC-ND 4.0", "CC-BY-NC-ND-4.0"),
+    ("Images are CC-BY 4.0 licensed.", "CC-BY-4.0"),
+    ("This work is licensed under a Creative Commons Attribution-ShareAlike 4.0 International License.",
+     "CC-BY-SA-4.0"),
+])
+def test_cc_statements(text, expected):
+    assert detect(text)[:1] == [expected]
+
+
+@pytest.mark.parametrize("text", [
+    "Our blog post compares CC BY and CC BY-NC licenses for photographers.",
+    "We discuss whether CC BY-NC-ND 4.0 works for datasets.",
+    "The Creative Commons Attribution-NonCommercial 4.0 International license forbids commercial use, as "
+    "this article explains.",
+])
+def test_cc_mentions_in_prose_are_not_statements(text):
+    assert detect(text) == []
+    assert LicensePolicy().decide(text, "web").keep

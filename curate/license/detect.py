@@ -271,6 +271,39 @@ def cc_id(elements: list[str], version: str | None, port: str | None = None) -> 
     return spdx if spdx.lower() in scancode_index() else None
 
 
+# A license name inside running prose ("our post compares CC BY and CC BY-NC licenses") is a mention; it is a
+# statement when it stands alone (a caption, a badge, a footer line, after a colon or a separator), or when
+# the words before it in its sentence state a license ("available under", "licensed", "Lizenz", "©").
+_BOUNDARY = re.compile(r"[.,!?\n\r|/>·•–—:;(\[]")
+_STATED_WORDS = frozenset({
+    "licensed", "licenced", "license", "licence", "licenses", "licences", "licensing", "released", "distributed",
+    "available", "published", "provided", "shared", "under", "covered", "governed", "subject", "terms",
+    "lizenziert", "lizenz", "lizenzvertrag", "unter", "licencia", "licenciado", "licenza", "concesso", "sotto",
+    "licenza", "distribuita", "licentie", "disposition", "termes", "selon", "bajo", "sous", "onder",
+    "rights", "copyright", "photo", "image", "foto", "bild", "text", "texte", "credit", "source",
+})
+STATED_MAX_PREFIX_WORDS = 0
+
+
+_STATED_AFTER = frozenset({"licensed", "licenced", "lizenziert", "licenciado", "licenziato"})
+
+
+def _stated(text: str, start: int, end: int | None = None) -> bool:
+    """Is the license name at `start` stated (see above) rather than mentioned in a sentence?"""
+    if end is not None and _STATED_AFTER & set(normalize_phrase(text[end:end + 40]).split()[:2]):
+        return True  # "Images are CC-BY 4.0 licensed."
+    lo = max(start - 200, 0)
+    prefix = text[lo:start]
+    cut = max((m.end() for m in _BOUNDARY.finditer(prefix)), default=0 if lo == 0 else -1)
+    if cut < 0:  # a 200-character run without a boundary: running prose
+        return False
+    prefix = prefix[cut:]
+    if "©" in prefix or "(c)" in prefix.lower():
+        return True
+    words = normalize_phrase(prefix).split()
+    return len(words) <= STATED_MAX_PREFIX_WORDS or any(w in _STATED_WORDS for w in words)
+
+
 def _cc_links(text: str, lowered: str) -> Iterator[LicenseMatch]:
     for m in (_CC_LINK.finditer(text) if "creativecommons.org/" in lowered else ()):
         if m.group("pd"):
@@ -283,10 +316,12 @@ def _cc_links(text: str, lowered: str) -> Iterator[LicenseMatch]:
                              "cc-link")
     for m in (_CC_SHORT.finditer(text) if "CC" in text else ()):
         spdx = cc_id(re.split(r"[ -]", m.group("type")), m.group("ver"))
-        if spdx:
+        if spdx and _stated(text, m.start(), m.end()):
             yield _match(text, spdx, "cc-notice", m.start(), m.end(), 0.9 if m.group("ver") else 0.6,
                          "cc-notice")
     for m in (_CC0_SHORT.finditer(text) if "CC0" in text else ()):
+        if not _stated(text, m.start(), m.end()):
+            continue
         yield _match(text, "CC0-1.0", "cc-notice", m.start(), m.end(), 0.8, "cc-notice")
 
 
@@ -316,8 +351,9 @@ def _cc_notices(text: str, norm: NormalizedText) -> Iterator[LicenseMatch]:
         elements = ["BY"] + [el for el, words in _CC_ELEMENT_WORDS.items() if any(f" {w} " in rest for w in words)]
         ver = m.group("ver").replace(" ", ".") if m.group("ver") else None
         spdx = cc_id(elements, ver)
-        if spdx:
-            yield _match(text, spdx, "cc-notice", *norm.original_span(m.start(), m.end()), 0.9 if ver else 0.6,
+        span = norm.original_span(m.start(), m.end())
+        if spdx and _stated(text, *span):
+            yield _match(text, spdx, "cc-notice", *span, 0.9 if ver else 0.6,
                          "cc-notice")
     pos = norm.find("cc0 1 0 universal")
     if pos >= 0:
@@ -427,6 +463,8 @@ def _rule_matches(text: str, tokens: "_rules.Tokens", hits: list) -> Iterator[tu
             continue
         rule = hit.rule
         kind = "url" if tokens.words[hit.tstart] in _URL_START else _RULE_KIND[rule.kind]
+        if kind in ("reference", "tag") and hit.spdx.startswith("CC") and not _stated(text, hit.start, hit.end):
+            continue  # "the CC BY-NC license" in a sentence names it; see _stated
         if category(hit.spdx) == "public-domain" and hit.spdx.startswith("LicenseRef-scancode-"):
             kind = "public-domain"  # ScanCode files dedications ("is in the public domain") as texts
         try:
