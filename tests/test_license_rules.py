@@ -270,3 +270,14 @@ def test_cc_statements(text, expected):
 def test_cc_mentions_in_prose_are_not_statements(text):
     assert detect(text) == []
     assert LicensePolicy().decide(text, "web").keep
+
+
+def test_or_later_after_a_versioned_name():
+    assert detect("# licensed under GPLv3 or later") == ["GPL-3.0-or-later"]
+    assert detect("# License: GPLv3") == ["GPL-3.0-only"]
+
+
+def test_a_choice_between_licenses_is_an_or_expression():
+    text = "// Licensed under either of Apache License, Version 2.0 or MIT license at your option.\n"
+    assert detect(text) == ["Apache-2.0 OR MIT"]
+    assert LicensePolicy().decide(text, "code").keep

@@ -457,8 +457,49 @@ def _with_exceptions(hits: list, tokens: "_rules.Tokens") -> list:
     return out
 
 
+_OR_LATER = (("or", "later"), ("or", "any", "later"), ("or", "newer"), ("or", "above"), ("and", "later"),
+             ("or", "any", "later", "version"), ("or", "later", "version"))
+
+
+def _or_later(hits: list, tokens: "_rules.Tokens") -> list:
+    """ "licensed under GPLv3 or later": a rule that names "-only" followed by "or later" -> "-or-later"."""
+    words = tokens.words
+    out = []
+    for h in hits:
+        if h.spdx.endswith("-only") and " " not in h.spdx:
+            after = tuple(words[h.tend:h.tend + 4])
+            for phrase in sorted(_OR_LATER, key=len, reverse=True):
+                if after[:len(phrase)] == phrase:
+                    later = h.spdx[: -len("-only")] + "-or-later"
+                    if later.lower() in scancode_index():
+                        n = h.tend + len(phrase)
+                        h = _rules.RuleHit(h.rule, later, h.tstart, n, h.start, tokens.spans[n - 1][1])
+                    break
+        out.append(h)
+    return out
+
+
+_CHOICE_GAP = frozenset({"or", "the", "under", "either", "at", "your", "option"})
+
+
+def _dual(hits: list, tokens: "_rules.Tokens") -> list:
+    """ "under either of Apache License, Version 2.0 or MIT license at your option" -> one hit
+    `Apache-2.0 OR MIT`: two licenses joined by "or" (at most 3 words between them) are a choice."""
+    words = tokens.words
+    out: list = []
+    for h in hits:
+        prev = out[-1] if out else None
+        if prev is not None and prev.spdx and h.spdx and " " not in h.spdx and _keeps(prev, tokens) \
+                and 0 < h.tstart - prev.tend <= 3 and "or" in words[prev.tend:h.tstart] \
+                and all(w in _CHOICE_GAP for w in words[prev.tend:h.tstart]) and h.spdx != prev.spdx:
+            out[-1] = _rules.RuleHit(prev.rule, f"{prev.spdx} OR {h.spdx}", prev.tstart, h.tend, prev.start, h.end)
+            continue
+        out.append(h)
+    return out
+
+
 def _rule_matches(text: str, tokens: "_rules.Tokens", hits: list) -> Iterator[tuple["_rules.RuleHit", LicenseMatch]]:
-    for hit in _with_exceptions(hits, tokens):
+    for hit in _dual(_or_later(_with_exceptions(hits, tokens), tokens), tokens):
         if not _keeps(hit, tokens):
             continue
         rule = hit.rule
