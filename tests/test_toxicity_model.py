@@ -129,6 +129,17 @@ def test_block_batches_keep_order_and_give_the_same_decisions():
     tox = [s["detail"]["toxicity"] for s in decided if "toxicity" in s["detail"]]
     assert tox and all(t["scorer"] == "curate-toxicity-ft/default" and len(t["model_sha256"]) == 64 for t in tox)
     assert any(s["status"] == "dropped" for s in decided) and any(s["status"] == "kept" for s in decided)
+    # evidence only: the lexicon's terms are listed for dropped documents, and never decide
+    dropped = [s["detail"]["toxicity"] for s in decided if s["status"] == "dropped"]
+    assert all("lexicon_terms" in t for t in dropped) and any(t["lexicon_terms"] for t in dropped)
+    assert all("lexicon_terms" not in s["detail"]["toxicity"] for s in decided
+               if s["status"] == "kept" and "toxicity" in s["detail"])
+
+
+def test_explain_lists_lexicon_terms_as_evidence(shipped):
+    info = shipped.explain("You are a stupid idiot.", "en")
+    assert "idiot*" in info["lexicon_terms"] and info["scorer"] == shipped.name
+    assert info["score"] == round(shipped.score("You are a stupid idiot.", "en"), 6)
 
 
 def test_block_quarantines_only_the_failing_document(monkeypatch):

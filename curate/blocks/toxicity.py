@@ -67,9 +67,20 @@ class Toxicity(CurateBlock):
         if self.calibration:
             ev["calibration"] = self.calibration
         if score > thr:
+            if getattr(self.scorer, "lexicon_evidence", False):
+                ev["lexicon_terms"] = self._lexicon_terms(doc.text, lang, detail)
             mark(doc, DROPPED, "toxicity", "toxicity.top_percent" if self.threshold is None else "toxicity.threshold", ev)
         else:
             record(doc, "toxicity", ev)
+
+    def _lexicon_terms(self, text: str, lang: str, detail: dict) -> list[str]:
+        """Evidence only, for dropped documents: the lexicon's terms in the chunk that decided (the lexicon
+        does not decide anything here)."""
+        from curate.toxicity import chunk_text, lexicon
+
+        chunks = chunk_text(text, self.chunk_chars)
+        chunk = chunks[min(int(detail.get("chunk", 0)), len(chunks) - 1)]
+        return [t["term"] for t in lexicon.analyze(chunk, lang).summary()["top_terms"]]
 
     def process(self, doc) -> None:
         """One document on its own (the batch path gives the same result)."""

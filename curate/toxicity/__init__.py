@@ -125,6 +125,8 @@ class _ChunkMax:
 class FastTextToxicityScorer(_ChunkMax):
     """P(toxic) from a fastText .bin; `path=None` is the shipped default model."""
 
+    lexicon_evidence = True  # the block lists the lexicon's terms for documents it drops (evidence only)
+
     def __init__(self, path: str | os.PathLike | None = None):
         from .fasttext_model import FastTextScorer
 
@@ -157,7 +159,7 @@ class FastTextToxicityScorer(_ChunkMax):
         lex = lexicon.analyze(text, language).summary()
         return {"score": round(self.score(text, language), 6), **self._evidence(),
                 "language": normalize_language(language),
-                "lexicon_terms": [t["pattern"] for t in lex["top_terms"]], "lexicon": lex["lexicon"]}
+                "lexicon_terms": [t["term"] for t in lex["top_terms"]], "lexicon": lex["lexicon"]}
 
 
 class LexiconScorer(_ChunkMax):
