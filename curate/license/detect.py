@@ -530,8 +530,10 @@ SKIP_CLASSIFIER_SPAN = 0.95  # ... this share of the document's tokens makes lic
 FULL_TEXT_MIN_TOKENS = 100
 
 
-_COPYRIGHT_LINE = re.compile(r"[^\w\n]*(?:copyright\b|\(c\)|©|all rights reserved|do not alter or remove)[^\n]*\n"
-                             r"|[^\w\n]*\n", re.IGNORECASE)
+_COPYRIGHT_LINE = re.compile(
+    r"[^\w\n]*(?:copyright\b|\(c\)|©|all rights reserved|do not alter or remove)[^\n]*\n"
+    r"|[^\w\n]*[A-Z][\w-]{0,30}(?: [\w-]+){0,2}:[^\n]*\n"  # "Files: ...", "License: ...", "Upstream-Name: ..."
+    r"|[^\w\n]*\n", re.IGNORECASE)
 
 
 def _without_copyright_lines(text: str, m):
