@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-INDEX_FORMAT = 6
+INDEX_FORMAT = 7
 KEY_TOKENS = 3
 # ScanCode's generic licenses that still say something definite (the rest, e.g. "other-permissive",
 # "proprietary-license", "unknown-license-reference", name no license and never count as a match)
@@ -65,7 +65,8 @@ class Rule:
     relevance: int
     minimum_coverage: int
     is_continuous: bool
-    required: tuple[tuple[int, int], ...] = ()  # token ranges of {{required phrases}} in the rule
+    # token ranges of {{required phrases}} (kept for reference: an exact match contains them all)
+    required: tuple[tuple[int, int], ...] = ()
     title: int = 0  # tokens of the text's title line ("Mozilla Public License Version 2.0"), 0 if none
 
 
@@ -89,7 +90,6 @@ class Index:
     by_key: dict[bytes, list[int]]  # first KEY_TOKENS tokens -> rule ids, longest first
     short: dict[bytes, list[int]]  # whole token string of rules shorter than KEY_TOKENS -> rule ids
     licenses: dict[str, LicenseInfo]
-    weak_tokens: frozenset[int]  # token ids whose presence alone never starts a license
 
 
 def data_dir() -> Path:
@@ -213,8 +213,7 @@ def build(directory: Path | None = None) -> Index:
     for table in (by_key, short):
         for rids in table.values():
             rids.sort(key=lambda r: -rules[r].length)
-    weak = frozenset()
-    return Index(data_version(), vocab, rules, codes, by_key, short, licenses, weak)
+    return Index(data_version(), vocab, rules, codes, by_key, short, licenses)
 
 
 def cache_dir() -> Path:
@@ -243,6 +242,9 @@ def load() -> Index:
         with os.fdopen(fd, "wb") as fh:
             pickle.dump(index, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
+        for old in path.parent.glob(f"license-index-{data_version()}-f*.pickle"):
+            if old != path:  # earlier index formats of the same data
+                old.unlink(missing_ok=True)
     except OSError as exc:  # a read-only home: keep the index in memory only
         print(f"curate.license: cannot cache the license index at {path}: {exc}", file=sys.stderr)
     return index
