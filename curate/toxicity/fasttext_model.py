@@ -29,6 +29,7 @@ import os
 import struct
 from collections import Counter
 from dataclasses import asdict, dataclass, field, fields
+from operator import itemgetter
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -578,11 +579,13 @@ class LinearPredictor:
         if len(self._index) > 4_000_000:  # memory guard for very long runs; results do not depend on it
             self._reset_cache()
         flat = [t for toks in windows for t in (*toks, EOS)]
-        new = set(flat).difference(self._index)
-        if new:
-            self._add_tokens(sorted(new))
-        ids = np.fromiter(map(self._index.__getitem__, flat), dtype=np.int64, count=len(flat))
-        lens_a = np.fromiter((len(t) + 1 for t in windows), dtype=np.int64, count=len(windows))
+        try:
+            found = itemgetter(*flat)(self._index)
+        except KeyError:  # tokens never seen by this scorer: add them all at once (vectorised hashing)
+            self._add_tokens(sorted(set(flat).difference(self._index)))
+            found = itemgetter(*flat)(self._index)
+        ids = np.array(found if isinstance(found, tuple) else (found,), dtype=np.int64)
+        lens_a = np.array([len(t) + 1 for t in windows], dtype=np.int64)
         hashes, s, c = self._H[ids], self._S[ids], self._C[ids]
         win = np.repeat(np.arange(len(windows)), lens_a)
         num = np.bincount(win, weights=s, minlength=len(windows))

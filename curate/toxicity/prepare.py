@@ -31,7 +31,7 @@ _UNICODE_PUNCT = ("\u00a0", "\u00ab", "\u00bb", "\u00bf", "\u00a1", "\u2013", "\
                   "\uff1f", "\uff1a", "\uff1b", "\uff08", "\uff09", "\u300a", "\u300b", "\u300c", "\u300d")
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HAN_RE = re.compile(rf"[{_HAN}]+")
-_FIRST_HAN = "\u3400"
+_HAN_LEAD_BYTES = (b"\xe3", b"\xe4", b"\xe5", b"\xe6", b"\xe7", b"\xe8", b"\xe9", b"\xef")  # UTF-8 of U+3xxx-U+9xxx, U+Fxxx
 
 
 def _space_han(m: re.Match) -> str:
@@ -44,14 +44,15 @@ def _normalised(text: str) -> str:
     if s.isascii():
         s = s.translate(_BYTE_TABLE_STR)
     else:
-        s = s.encode("utf-8", "surrogatepass").translate(_BYTE_TABLE).decode("utf-8", "surrogatepass")
+        b = s.encode("utf-8", "surrogatepass").translate(_BYTE_TABLE)
+        s = b.decode("utf-8", "surrogatepass")
         for ch in _UNICODE_ENDS:
             if ch in s:
                 s = s.replace(ch, "\n")
         for ch in _UNICODE_PUNCT:
             if ch in s:
                 s = s.replace(ch, " ")
-        if max(s) >= _FIRST_HAN:
+        if any(lead in b for lead in _HAN_LEAD_BYTES):  # cheap pre-check (memchr); the regex decides
             s = _HAN_RE.sub(_space_han, s)
     if "__" in s:
         s = s.replace("__", " ")
