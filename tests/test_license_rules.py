@@ -281,3 +281,24 @@ def test_a_choice_between_licenses_is_an_or_expression():
     text = "// Licensed under either of Apache License, Version 2.0 or MIT license at your option.\n"
     assert detect(text) == ["Apache-2.0 OR MIT"]
     assert LicensePolicy().decide(text, "code").keep
+
+
+@pytest.mark.parametrize("text", ["copyright\nGPL", "License\nMIT", "licen", "warranty GPL 2"])
+def test_short_rule_at_the_very_end_of_a_text(text):
+    detect_matches(text)  # once raised IndexError (a 2-token key cut short at the end of the text)
+
+
+@pytest.mark.parametrize("source", [
+    'if license == "MIT":\n    allowed = True\n',
+    'LICENSES = ["MIT", "Apache-2.0", "GPL-3.0"]\n',
+    'return self.name == "GPL"\n',
+])
+def test_license_names_in_code_logic_are_not_licenses(source):
+    assert detect(source) == []
+
+
+@pytest.mark.parametrize("source,expected", [
+    ('  "license": "MIT",\n', "MIT"), ("setup(name='x', license='MIT')\n", "MIT"), ("Licence: GPL-2+\n", "GPL-2.0-or-later"),
+])
+def test_license_labels(source, expected):
+    assert detect(source) == [expected]

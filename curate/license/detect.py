@@ -408,12 +408,27 @@ _LABELS = frozenset({"license", "licence", "licenses", "licences", "lizenz", "li
 _URL_START = frozenset({"http", "https", "www", "ftp"})
 
 
+# between a label and the license name: "License: MIT", "@license MIT", "license = 'MIT'", '"license": "MIT"';
+# not a comparison or a list in code (`license == "MIT"`, `LICENSES = ["MIT", ...]`)
+_LABEL_GAP = re.compile(r"""\s*["']?\s*(?::|=(?!=))?\s*["']?\s*""")
+
+
+def _label_gap(tokens: "_rules.Tokens", label: int) -> bool:
+    """Is the text between token `label` and the next token a label separator?"""
+    if not tokens.text or label + 1 >= len(tokens.spans):
+        return True
+    gap = tokens.text[tokens.spans[label][1]:tokens.spans[label + 1][0]]
+    return _LABEL_GAP.fullmatch(gap) is not None
+
+
 def _is_statement(tokens: "_rules.Tokens", hit: "_rules.RuleHit") -> bool:
     words = tokens.words
     if any(w in _STATEMENT_VERBS for w in words[hit.tstart:hit.tend]):
         return True
-    if words[hit.tstart] in _LABELS or (hit.tstart > 0 and words[hit.tstart - 1] in _LABELS):
-        return True  # "License: MIT" (a tag rule that holds the label, or a label right before the rule)
+    if words[hit.tstart] in _LABELS and hit.tend - hit.tstart > 1 and _label_gap(tokens, hit.tstart):
+        return True  # "License: MIT" (a tag rule that holds the label)
+    if hit.tstart > 0 and words[hit.tstart - 1] in _LABELS and _label_gap(tokens, hit.tstart - 1):
+        return True  # a label right before the rule
     before = words[max(hit.tstart - STATEMENT_WINDOW, 0):hit.tstart]
     return any(w in _STATEMENT_VERBS for w in before)
 

@@ -32,6 +32,7 @@ class Tokens:
     words: list[str]
     spans: list[tuple[int, int]]
     code: bytes
+    text: str = ""  # the original text the spans point into
 
 
 @lru_cache(maxsize=1)
@@ -86,7 +87,7 @@ def tokenize(text: str, windows: list[tuple[int, int]] | None = None) -> Tokens:
             words.append(w.lower() if ascii_text else fold(w))
             spans.append(m.span())
     get = vb.get
-    return Tokens(words, spans, b"".join([get(w, _ZERO) for w in words]))
+    return Tokens(words, spans, b"".join([get(w, _ZERO) for w in words]), text)
 
 
 _KEY_TOKEN = re.compile(r"[a-z0-9][a-z0-9.+-]*[a-z0-9+]|[a-z0-9]", re.IGNORECASE)
@@ -137,16 +138,18 @@ def find(tokens: Tokens, seen: set[str] | None = None) -> list[RuleHit]:
             else:
                 rids = None
         if not rids:
-            for k in range(KEY_TOKENS - 1, 0, -1):
+            for k in range(min(KEY_TOKENS - 1, n - i), 0, -1):
                 s = short.get(code[p:p + k * TOKEN_BYTES])
                 if s:
-                    raw.append((i, i + k, s[0]))
+                    raw.append((i, i + rules[s[0]].length, s[0]))
                     break
     if not raw:
         return []
     if seen is not None:
         seen.update(rules[r].expression for _, _, r in raw if rules[r].expression)
-    raw.sort(key=lambda h: (h[0] - h[1], h[0]))
+    words = tokens.words
+    # longest first; on a tie the hit that names a version ("GPL-2+" over "Licence: GPL"), then the first
+    raw.sort(key=lambda h: (h[0] - h[1], not any(w[:1].isdigit() for w in words[h[0]:h[1]]), h[0]))
     taken = bytearray(n)
     hits: list[RuleHit] = []
     spans = tokens.spans
