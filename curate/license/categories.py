@@ -120,11 +120,20 @@ def _override(spdx_id: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def _licensedb_categories() -> dict[str, str]:
+    """SPDX key (lower case) -> ScanCode category from licensedcode-data, for ids that the index inside
+    license-expression does not list (the two data releases differ)."""
+    from curate.license import index as _index
+
+    return {info.spdx.lower(): info.category for info in _index.load().licenses.values() if info.category}
+
+
 def _symbol_category(key: str) -> str:
     override = _override(key)
     if override:
         return override
-    scancode_category = scancode_index().get(key.lower())
+    scancode_category = scancode_index().get(key.lower()) or _licensedb_categories().get(key.lower())
     return SCANCODE_TO_CATEGORY.get(scancode_category, "unknown") if scancode_category else "unknown"
 
 
