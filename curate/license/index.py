@@ -93,11 +93,18 @@ class Index:
 
 
 def data_dir() -> Path:
-    """The `licensedcode/data` directory of the installed licensedcode-data package."""
-    import licensedcode  # the licensedcode-data distribution provides this package (data only, no code)
+    """The `licensedcode/data` directory of the installed licensedcode-data distribution (located through
+    its metadata, so that another package named `licensedcode`, e.g. scancode-toolkit's, is not used)."""
+    from importlib.metadata import PackageNotFoundError, distribution
 
-    base = Path(next(iter(licensedcode.__path__)))
-    return base / "data"
+    try:
+        path = Path(str(distribution("licensedcode-data").locate_file("licensedcode/data")))
+    except PackageNotFoundError as exc:
+        raise RuntimeError("curate.license needs the licensedcode-data package (pip install licensedcode-data)") \
+            from exc
+    if not (path / "rules").is_dir():
+        raise RuntimeError(f"licensedcode-data is installed but {path / 'rules'} is missing")
+    return path
 
 
 def data_version() -> str:
