@@ -434,6 +434,7 @@ def _is_statement(tokens: "_rules.Tokens", hit: "_rules.RuleHit") -> bool:
 
 
 LONG_RULE_TOKENS = 20
+URL_AFTER_NOTICE_CHARS = 300
 
 
 def _keeps(hit: "_rules.RuleHit", tokens: "_rules.Tokens") -> bool:
@@ -678,6 +679,11 @@ def _resolve(candidates: list[LicenseMatch], long_exact: list[LicenseMatch]) -> 
                 f.start < m.end and m.start < f.end for f in fixed):
             continue
         kept.append(m)
+    # a license URL right after a notice is where that notice says the terms are ("Licensed under the
+    # Apache License 2.0 ... or at https://www.openssl.org/source/license.html"), not a second license
+    notices = [m for m in kept if m.kind in ("notice", "license-text")]
+    kept = [m for m in kept if not (m.kind == "url" and any(0 <= m.start - n.end <= URL_AFTER_NOTICE_CHARS
+                                                           for n in notices))]
     # overlapping notices/references that disagree: the longer span wins
     out = []
     for m in kept:
