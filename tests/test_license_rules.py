@@ -302,3 +302,32 @@ def test_license_names_in_code_logic_are_not_licenses(source):
 ])
 def test_license_labels(source, expected):
     assert detect(source) == [expected]
+
+
+GCC_HEADER = """// Copyright (C) 2006-2022 Free Software Foundation, Inc.
+//
+// This file is part of the GNU ISO C++ Library.  This library is free
+// software; you can redistribute it and/or modify it under the
+// terms of the GNU General Public License as published by the
+// Free Software Foundation; either version 3, or (at your option)
+// any later version.
+
+// This library is distributed in the hope that it will be useful,
+// but WITHOUT ANY WARRANTY; without even the implied warranty of
+// MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+// GNU General Public License for more details.
+
+// Under Section 7 of GPL version 3, you are granted additional
+// permissions described in the GCC Runtime Library Exception, version
+// 3.1, as published by the Free Software Foundation.
+
+// You should have received a copy of the GNU General Public License and
+// a copy of the GCC Runtime Library Exception along with this program;
+// see the files COPYING3 and COPYING.RUNTIME respectively.  If not, see
+// <http://www.gnu.org/licenses/>.
+#include <bits/c++config.h>
+"""
+
+
+def test_notice_and_exception_paragraphs_are_one_expression():
+    assert detect(GCC_HEADER) == ["GPL-3.0-or-later WITH GCC-exception-3.1"]

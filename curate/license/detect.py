@@ -642,21 +642,45 @@ def _drop_vague_references(text: str, matches: list[LicenseMatch]) -> list[Licen
     only names the family, and a reference to the same version without "or later"
     ("/usr/share/common-licenses/GPL-2") only names the text. When another match of that family states the
     version (and whether "or later"), that statement is the license."""
-    single = [m for m in matches if " " not in m.spdx and m.kind != "rights-reserved"]
+    single = [m for m in matches if " " not in m.spdx.partition(" WITH ")[0] and m.kind != "rights-reserved"]
     versioned = [m for m in single if any(ch.isdigit() for ch in text[m.start:m.end])]
-    families = {spdx_family(m.spdx) for m in versioned}
+    families = {spdx_family(m.spdx.partition(" WITH ")[0]) for m in versioned}
     strong = {m.spdx for m in versioned if m.kind in ("spdx-identifier", "license-text", "notice", "tag")}
     strong_versions = {_VERSION_TAIL.sub("", s) for s in strong}
 
     def vague(m: LicenseMatch) -> bool:
-        if " " in m.spdx or m.kind in ("rights-reserved", "spdx-identifier"):
+        base, _, exception = m.spdx.partition(" WITH ")
+        if " " in base or " " in exception or m.kind in ("rights-reserved", "spdx-identifier"):
             return False
         if not any(ch.isdigit() for ch in text[m.start:m.end]):
-            return spdx_family(m.spdx) in families
+            return spdx_family(base) in families and (not exception or m.kind == "reference")
+        if exception:
+            return False
         return m.kind in ("reference", "url") and m.spdx not in strong \
             and _VERSION_TAIL.sub("", m.spdx) in strong_versions
 
     return [m for m in matches if not vague(m)]
+
+
+def _merge_exceptions(matches: list[LicenseMatch]) -> list[LicenseMatch]:
+    """ "GPL ... either version 3, or (at your option) any later version" and, below it, "Under Section 7 of
+    GPL version 3, you are granted additional permissions described in the GCC Runtime Library Exception"
+    are one license: GPL-3.0-or-later WITH GCC-exception-3.1 (the notice decides "or later")."""
+    out = list(matches)
+    for m in matches:
+        base, _, exception = m.spdx.partition(" WITH ")
+        if not exception or " " in base or " " in exception or m not in out:
+            continue
+        version = _VERSION_TAIL.sub("", base)
+        notice = next((n for n in out if n is not m and " " not in n.spdx and n.kind in ("notice", "license-text")
+                       and _VERSION_TAIL.sub("", n.spdx) == version), None)
+        if notice is None:
+            continue
+        merged = LicenseMatch(f"{notice.spdx} WITH {exception}", min(notice.start, m.start), max(notice.end, m.end),
+                              min(notice.score, m.score), notice.rule + "+" + m.rule, "notice",
+                              category(f"{notice.spdx} WITH {exception}"), notice.evidence)
+        out = [x for x in out if x is not m and x is not notice] + [merged]
+    return out
 
 
 def _resolve(candidates: list[LicenseMatch], long_exact: list[LicenseMatch]) -> list[LicenseMatch]:
@@ -726,7 +750,8 @@ def _detect_all(text: str) -> list[LicenseMatch]:
                   *_headers(text, norm), *_cc_links(text, lowered), *_cc_notices(text, norm),
                   *_notices(text, norm)]
     best: dict[str, LicenseMatch] = {}
-    for m in sorted(_drop_vague_references(text, _resolve(candidates, long_exact)), key=_sort_key):
+    for m in sorted(_drop_vague_references(text, _merge_exceptions(_resolve(candidates, long_exact))),
+                    key=_sort_key):
         best.setdefault(m.spdx, m)
     return sorted(best.values(), key=_sort_key)
 
