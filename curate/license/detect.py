@@ -669,8 +669,8 @@ def _merge_exceptions(matches: list[LicenseMatch]) -> list[LicenseMatch]:
     out = list(matches)
     for m in matches:
         base, _, exception = m.spdx.partition(" WITH ")
-        if not exception or " " in base or " " in exception or m not in out:
-            continue
+        if not exception or " " in base or " " in exception or m not in out or m.kind == "spdx-identifier":
+            continue  # an SPDX line is complete as it is
         version = _VERSION_TAIL.sub("", base)
         notice = next((n for n in out if n is not m and " " not in n.spdx and n.kind in ("notice", "license-text")
                        and _VERSION_TAIL.sub("", n.spdx) == version), None)
