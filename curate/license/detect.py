@@ -1,27 +1,35 @@
 """License detection for code and web pages: SPDX ids and expressions with the evidence that found them.
 
-Stages, cheapest first (see curate/data/license/NOTICE.md for the data):
+Stages, cheapest first (data and attribution: curate/data/license/NOTICE.md):
 1. A keyword gate (`_prefilter`): plain substring tests on the lower-cased text ("licen", "copyright",
-   "spdx", "creative", "public domain", "rights reserved"... in several languages). Text without any of them
-   returns at once; this is what keeps license-free prose cheap.
+   "spdx", "creative", "gpl", "warrant", "public domain", "rights reserved"... in several languages). Text
+   without any of them returns at once; this keeps license-free prose cheap.
 2. `SPDX-License-Identifier:` lines (expressions parsed and normalised by license-expression, so deprecated
-   ids such as GPL-2.0+ come out as GPL-2.0-or-later) and Creative Commons links and short forms (CC BY-NC 4.0)
-   on the raw text.
+   ids such as GPL-2.0+ come out as GPL-2.0-or-later) and Creative Commons links and short forms
+   (CC BY-NC 4.0), on the raw text.
 3. Exact matching of ScanCode's ~36k license rules (notices, references, tags, URLs, full texts) on
-   normalised tokens (curate/license/rules.py, index in curate/license/index.py); ScanCode keys map to SPDX
-   through each license's `spdx_license_key` ("gpl-2.0-plus" -> GPL-2.0-or-later), expressions with
-   AND/OR/WITH are kept; ScanCode false-positive rules suppress what they cover.
+   normalised tokens (curate/license/rules.py; index built once from licensedcode-data and cached, see
+   curate/license/index.py). Texts over WINDOWED_CHARS are tokenised only around the gate's keywords.
+   ScanCode keys map to SPDX through each license's `spdx_license_key` ("gpl-2.0-plus" ->
+   GPL-2.0-or-later); rule expressions with AND/OR/WITH are kept; ScanCode false-positive rules win their
+   place and report nothing. On top of the hits: an exception named after a notice makes "L WITH E", "-only"
+   followed by "or later" becomes "-or-later", two licenses joined by "or" become "A OR B".
 4. Our own regexes on folded words where exact rules are too rigid: GNU notices ("... as published by the
-   Free Software Foundation, version 3" -> GPL-3.0-only; "either version 2 ... or (at your option) any later
-   version" -> GPL-2.0-or-later) and a few other headers, Creative Commons notices in several languages with
-   their NC/ND/SA elements and version, public-domain dedications and explicit rights reservations.
-5. Full license texts with `licenseclassifier` (licensecheck's templates for ~690 SPDX licenses, with the
-   SPDX matching guidelines' tolerance), run only when the text has many license words.
-6. A post-filter against false alarms: short weak rules (2-4 tokens such as "the GPL", "the MIT license",
-   "under a permissive license") count only when the text states that it is under that license ("licensed
-   under", "released under", "License:", "@license", "distributed under the terms of"...); rules of
-   ScanCode's unknown/generic licenses, intros and clues never count; anything inside a full license text is
-   part of it (the GPL's "How to apply" appendix is not a second grant).
+   Free Software Foundation, version 3" -> GPL-3.0-only) and a few other headers, Creative Commons notices in
+   several languages with their NC/ND/SA elements and version, public-domain dedications and explicit rights
+   reservations.
+5. Full license texts (only when the text holds several license words): ScanCode's license texts of 150+
+   tokens by token-bigram containment (candidates: the licenses any rule hit named, and other versions of
+   them; a renamed text whose title is not the license's is rejected), then `licenseclassifier`
+   (licensecheck's templates for ~690 SPDX licenses) around the rule hits, skipped when one ScanCode text
+   already covers nearly the whole document.
+6. A post-filter against false alarms: short rules (<= 4 tokens: "the GPL", "MIT license", "under a
+   permissive license") count only after a licensing verb ("licensed", "released", "distributed"...) or a
+   label ("License: MIT", "@license", '"license": "MIT"', not `license == "MIT"`); a Creative Commons name
+   counts when stated (alone, after a separator, after licensing words or ©), not inside a sentence;
+   ScanCode's unknown/generic licenses, intros and clues never count; anything inside a full license text
+   or a long exact rule is part of it; a reference without a version (or "-only" from a file pointer) yields
+   to a versioned statement of the same family; a license URL right after a notice is its pointer.
 
 Results: one match per SPDX expression (its strongest evidence), best first: SPDX identifier, full license
 text, notice, license link, CC notice, reference, tag, public-domain dedication, and last a rights
