@@ -312,6 +312,9 @@ class Cached:
             return self.cache[key]
         out = self.inner.detect(text)
         self.cache[key] = out
+        self.new = getattr(self, "new", 0) + 1
+        if self.new % 20 == 0:  # checkpoint: a run cut short keeps what it computed
+            self.save()
         return out
 
     def code_keep(self, text: str, found: list[str]) -> bool:

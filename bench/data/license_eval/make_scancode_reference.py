@@ -4,7 +4,7 @@
     ... make_scancode_reference.py --from-partial   # write the JSON from the checkpoint of a cut-short run
 
 Sample: .py/.c/.h/.js files of the main venv's site-packages (third-party packages only; at most 50 KB so
-that ScanCode's full matching stays affordable), ordered by sha256 of their path; the first 400 whose leading
+that ScanCode's full matching stays affordable), ordered by sha256 of their path; the first 300 whose leading
 comment block (or module docstring) holds license words, and the first 100 whose leading block holds none;
 scanned in that sha256 order, with a checkpoint every 20 files (a rerun resumes from it), so that a run cut
 short still gives a sample that is a prefix of the same order (the JSON says how many were scanned).
