@@ -244,3 +244,34 @@ def test_cli_score_names_the_model():
     assert detail["scorer"] == "curate-toxicity-ft/default" and 0 <= detail["score"] <= 1
     result = CliRunner().invoke(toxicity, ["train", "--out", "x.bin"])
     assert result.exit_code != 0 and "exactly one" in result.output
+
+
+def test_pipeline_scores_and_thresholds_do_not_depend_on_the_task_count(tmp_path):
+    """Same input and model: the same toxicity scores, thresholds and decisions with 1 or 3 tasks."""
+    from conftest import run_cli
+
+    from curate.manifest import connect
+
+    rng = random.Random(11)
+    pool = FIXED[:-1] + [NEUTRAL, "Go to hell, you piece of shit.", "We planted tomatoes this spring."]
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for f in range(3):
+        docs = [{"id": f"f{f}-{i}", "url": f"https://h{f}.example/{i}",
+                 "text": " ".join(rng.choice(pool) for _ in range(rng.randint(1, 8)))} for i in range(40)]
+        (inputs / f"part{f}.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs))
+    (tmp_path / "p.yaml").write_text("name: tox\ninput: {format: jsonl}\nblocks:\n"
+                                     "  - toxicity: {top_p: 0.1, batch_size: 7}\n  - tokenize: {}\n")
+    results = []
+    for tasks in (1, 3):
+        out = tmp_path / f"out{tasks}"
+        run_cli("run", tmp_path / "p.yaml", "--input", str(inputs / "*.jsonl"), "--out", out,
+                "--tasks", str(tasks), "--no-progress")
+        rows = connect(out).execute("SELECT doc_id, status, reason, detail FROM manifest ORDER BY doc_id").fetchall()
+        cal = json.loads((out / "calibration" / "toxicity.json").read_text())
+        results.append((rows, cal["thresholds"]))
+    assert results[0] == results[1]
+    rows = results[0][0]
+    assert len(rows) == 120 and any(r[1] == "dropped" for r in rows)
+    scored = [json.loads(r[3])["toxicity"] for r in rows if r[1] != "quarantined"]  # empty texts are quarantined
+    assert len(scored) > 100 and all(t["model_sha256"] == FastTextToxicityScorer().sha256 for t in scored)
