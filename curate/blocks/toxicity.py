@@ -63,7 +63,8 @@ class Toxicity(CurateBlock):
     def decide(self, doc, score: float, detail: dict) -> None:
         lang = doc.metadata.get("language") or "en"
         thr, how = self.threshold_for(lang)
-        ev = {"score": round(float(score), 6), "threshold": thr, "rule": how, "language": lang, **detail}
+        # the scorer's evidence, then what the decision used (language = the key the thresholds use)
+        ev = {**detail, "score": round(float(score), 6), "threshold": thr, "rule": how, "language": lang}
         if self.calibration:
             ev["calibration"] = self.calibration
         if score > thr:
