@@ -32,7 +32,8 @@ Metrics per set:
              with the decision computed from the labels by the same category table; for curate the decision
              is LicensePolicy().decide(text, "code").keep, for the anchors the table applied to all they found
              (A AND B: all must be allowed; OR keeps when either branch is allowed; nothing found: drop).
-  false alarms  on negative sets: documents with any detection at all (any id); "web drops" = curate's
+  false alarms  on negative sets: documents with any detection at all (any id; how many of them found only
+             a rights reservation is said in brackets); "web drops" = curate's
              LicensePolicy().decide(text, "web") drops.
   kinds      curate only: documents per match kind (curate.license.detect_matches, else detect_with_evidence).
   ms/doc     CPU time per document of the detector call (process_time; curate: detect only).
@@ -164,16 +165,18 @@ def category_of(expr: str) -> str:
     if tree is None:
         return "unknown"
 
-    def walk(node) -> int:
+    def walk(node) -> int | None:
+        # ids in IGNORED_IDS (not licenses: a warranty disclaimer, "a license is referenced") are neutral
         if isinstance(node, LicenseWithExceptionSymbol):
             return CATEGORY_RANK.index(category_of_id(node.license_symbol.key))
-        if isinstance(node, OR):
-            return min(walk(a) for a in node.args)
-        if isinstance(node, AND):
-            return max(walk(a) for a in node.args)
-        return CATEGORY_RANK.index(category_of_id(getattr(node, "key", str(node))))
+        if isinstance(node, (OR, AND)):
+            ranks = [r for r in (walk(a) for a in node.args) if r is not None]
+            return (min(ranks) if isinstance(node, OR) else max(ranks)) if ranks else None
+        key = getattr(node, "key", str(node))
+        return None if key in IGNORED_IDS else CATEGORY_RANK.index(category_of_id(key))
 
-    return CATEGORY_RANK[walk(tree)]
+    rank = walk(tree)
+    return CATEGORY_RANK[rank] if rank is not None else "unknown"
 
 
 def code_keep_from(expressions: list[str]) -> bool:
@@ -405,6 +408,7 @@ def evaluate(detector, items: list[tuple[dict, str]], worst: int = 0) -> dict:
             keep_want = False
             if found:
                 s["alarms"] += 1
+                s["alarms_rr"] = s.get("alarms_rr", 0) + (set(found_ids) <= {"LicenseRef-All-Rights-Reserved"})
                 miss = f"`{it['id']}` false alarm: `{found[:4]}`"
         keep = detector.code_keep(text, found)
         s["agree"] += keep == keep_want
@@ -435,6 +439,7 @@ def evaluate(detector, items: list[tuple[dict, str]], worst: int = 0) -> dict:
             "multi_n": s["multi_n"], "multi_precision": mp, "multi_recall": mr, "multi_f1": mf,
             "keep_drop_agreement": s["agree"] / s["n"],
             "false_alarms": s["alarms"] if name in NEGATIVE_SETS else None,
+            "false_alarms_rights_reserved_only": s.get("alarms_rr", 0) if name in NEGATIVE_SETS else None,
             "web_drops": s["web_drops"] if name in NEGATIVE_SETS and detector.web_keep is not None else None,
             "ms_per_doc": 1000 * s["cpu"] / s["n"],
             "kinds": s["kinds"] or None, "misses": s["misses"],
@@ -452,6 +457,8 @@ def markdown(name: str, version: str, split: str, results: dict, problems: list[
              "false alarms | ms/doc |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for set_name, r in results.items():
         fa = "-" if r["false_alarms"] is None else f"{r['false_alarms']}/{r['n']}"
+        if r["false_alarms"] and r.get("false_alarms_rights_reserved_only"):
+            fa += f" ({r['false_alarms_rights_reserved_only']} only 'All rights reserved')"
         if r["web_drops"] is not None:
             fa += f" (web drops {r['web_drops']})"
         multi = "-" if not r["multi_n"] else f"{fmt(r['multi_f1'])} ({r['multi_n']})"
