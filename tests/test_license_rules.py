@@ -331,3 +331,9 @@ GCC_HEADER = """// Copyright (C) 2006-2022 Free Software Foundation, Inc.
 
 def test_notice_and_exception_paragraphs_are_one_expression():
     assert detect(GCC_HEADER) == ["GPL-3.0-or-later WITH GCC-exception-3.1"]
+
+
+def test_is_under_the_license_is_a_statement():
+    assert detect("# Note: This file is under the PSF license as the code comes from the python stdlib.") == \
+        ["Python-2.0"]
+    assert detect("Which projects use the PSF license?") == []

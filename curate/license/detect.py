@@ -412,6 +412,7 @@ _STATEMENT_VERBS = frozenset({
     "provided", "covered", "governed", "dual", "lizenziert", "veroffentlicht", "licenciado", "distribue",
     "rilasciato", "distribuito",
 })
+_COPULAS = frozenset({"is", "are", "be", "was", "were", "remains", "stays", "falls", "ist", "sind", "est", "sont"})
 _LABELS = frozenset({"license", "licence", "licenses", "licences", "lizenz", "licencia", "licenza", "spdx"})
 _URL_START = frozenset({"http", "https", "www", "ftp"})
 
@@ -438,7 +439,13 @@ def _is_statement(tokens: "_rules.Tokens", hit: "_rules.RuleHit") -> bool:
     if hit.tstart > 0 and words[hit.tstart - 1] in _LABELS and _label_gap(tokens, hit.tstart - 1):
         return True  # a label right before the rule
     before = words[max(hit.tstart - STATEMENT_WINDOW, 0):hit.tstart]
-    return any(w in _STATEMENT_VERBS for w in before)
+    if any(w in _STATEMENT_VERBS for w in before):
+        return True
+    # "This file is under the PSF license": a copula + "under" right before the name
+    k = hit.tstart
+    while k > 0 and words[k - 1] in ("the", "a", "an"):
+        k -= 1
+    return k >= 2 and words[k - 1] == "under" and words[k - 2] in _COPULAS
 
 
 LONG_RULE_TOKENS = 20
