@@ -38,6 +38,10 @@ RECIPES: dict[str, dict] = {
         # otherwise teach "this source's style is toxic", and davidson (profanity) would outweigh the
         # identity-hate sources; chosen on dev (HateCheck en dev 0.47 -> 0.64 vs balancing per language)
         "weighting": "source-class-balanced",
+        # davidson (English tweets, 83% "hate or offensive", mostly profanity) is left out: with it at full
+        # weight HateCheck en dev was 0.63, at a quarter 0.70, without it 0.77 (held-out en dev 0.94 -> 0.73,
+        # because its own test rows are then unlearned profanity); the issue asks for hate, not swearing
+        "exclude_sources": ["davidson"],
     },
 }
 
@@ -77,9 +81,11 @@ def load_rows(data_dir: str | os.PathLike | None = None) -> list[dict]:
     return rows
 
 
-def row_weights(rows: list[dict], scheme: str) -> np.ndarray:
+def row_weights(rows: list[dict], scheme: str, source_weights: dict[str, float] | None = None) -> np.ndarray:
+    """Loss weight per row: `scheme` balances cells, `source_weights` then scales whole sources."""
+    scale = np.array([(source_weights or {}).get(r["source"], 1.0) for r in rows])
     if scheme == "uniform":
-        return np.ones(len(rows))
+        return scale
     if scheme not in ("language-class-balanced", "source-class-balanced"):
         raise ValueError(f"unknown weighting {scheme!r}")
     key = "lang" if scheme == "language-class-balanced" else "source"
@@ -88,7 +94,7 @@ def row_weights(rows: list[dict], scheme: str) -> np.ndarray:
         counts[(r[key], r["label"])] = counts.get((r[key], r["label"]), 0) + 1
     # each (language, class) cell weighs the same in total; a language with one class only gets that
     # class's cell (e.g. nl/es clean sentences) at the same weight as any other cell
-    return np.array([1.0 / counts[(r[key], r["label"])] for r in rows]) * len(rows) / len(counts)
+    return np.array([1.0 / counts[(r[key], r["label"])] for r in rows]) * len(rows) / len(counts) * scale
 
 
 def train_recipe(out: str | os.PathLike, recipe: str = "default", data_dir: str | os.PathLike | None = None,
@@ -98,17 +104,19 @@ def train_recipe(out: str | os.PathLike, recipe: str = "default", data_dir: str 
         raise ValueError(f"unknown recipe {recipe!r}; known: {', '.join(RECIPES)}")
     spec = RECIPES[recipe]
     rows = rows if rows is not None else load_rows(data_dir)
-    train = [r for r in rows if r["split"] == "train"]
+    excluded = set(spec.get("exclude_sources", ()))
+    train = [r for r in rows if r["split"] == "train" and r["source"] not in excluded]
     started = time.process_time()
     config = TrainConfig.from_dict(spec["config"])
     model = train_classifier([r["text"] for r in train], [bool(r["label"]) for r in train], config,
-                             weights=row_weights(train, spec["weighting"]),
+                             weights=row_weights(train, spec["weighting"], spec.get("source_weights")),
                              prepared=[prepare_text(r["text"]) for r in train])
     cpu = time.process_time() - started
     per_lang: dict[str, int] = {}
     for r in train:
         per_lang[r["lang"]] = per_lang.get(r["lang"], 0) + 1
     meta = {"name": f"curate-toxicity-ft/{recipe}", "recipe": recipe, "weighting": spec["weighting"],
+            "source_weights": spec.get("source_weights", {}), "excluded_sources": sorted(excluded),
             "split": {"rule": "sha256(text)[:8] / 2**64: < 0.1 test, < 0.2 dev, else train", "trained_on": "train"},
             "train_rows_per_language": dict(sorted(per_lang.items()))}
     digest = save_fasttext_bin(model, out, extra_meta=meta)
