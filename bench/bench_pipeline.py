@@ -458,6 +458,12 @@ def report(a, n_docs: int, n_bytes: int, res: dict, lever: dict) -> None:
             got = vf if key == "vs floor" else va
             tgt = f">= {goal}x {key}: {'met' if got >= goal else 'MISSED'}"
         print(f"| {label} | {med[n]:.1f} | {min(cpus):.1f} | {max(cpus):.1f} | {rate[n]:,.0f} | {vf:.2f} | {va:.2f} | {tgt} |")
+    print("\nSame ratios per repeat (rows of one repeat run back to back, so a slow spell of a shared machine "
+          "hits both sides):")
+    for n, base, goal in (("same-work", "apertus-style", 1.3), ("full", "floor", 0.5)):
+        per = [b["cpu"] / r["cpu"] for r, b in zip(res[n], res[base])]
+        print(f"- {n} vs {base}: {', '.join(f'{x:.2f}' for x in per)} (median {statistics.median(per):.2f}, worst "
+              f"{min(per):.2f}; target >= {goal}x)")
     shares = [r["stages"].get("calibrate", 0.0) / r["cpu"] for r in res["full"]]
     cal = statistics.median(shares)
     print(f"\ncalibration pass (5% sample): {cal:.1%} of the full run's CPU time (median; target <= 10%: "
