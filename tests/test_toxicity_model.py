@@ -175,6 +175,10 @@ def test_make_scorer_choices_and_errors(tmp_path):
         make_scorer(batch_size=0)
     with pytest.raises(FileNotFoundError):
         make_scorer(str(tmp_path / "missing.bin"))
+    with pytest.raises(FileNotFoundError):  # routed to curate.toxicity.hf, "hf:" stripped
+        make_scorer(f"hf:{tmp_path / 'no-such-dir'}")
+    with pytest.raises(FileNotFoundError):
+        make_scorer(encoder=f"hf:{tmp_path / 'no-such-dir'}", head=str(tmp_path / "head.pt"))
     bad = tmp_path / "bad.bin"
     bad.write_bytes(b"not a model")
     with pytest.raises(ValueError, match="fastText"):
