@@ -103,6 +103,8 @@ def test_detail_records_what_was_read():
     assert long_ev["read_chars"] == FIRST_CHARS < long_ev["of"] == len(long) and long_ev["score"] >= 0.9
     assert long_ev["language"] == "de"
     assert unsure_ev["read_chars"] == READ_CHARS < unsure_ev["of"] and unsure_ev["score"] < 0.9
+    strict = run_block(Language(min_score=0.999), [long])  # sure enough for SURE, not for this min_score
+    assert state(strict[0])["detail"]["language"]["read_chars"] == READ_CHARS
     whole = run_block(Language(read_chars=None), [long])
     assert state(whole[0])["detail"]["language"]["read_chars"] == len(long)
 

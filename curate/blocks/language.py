@@ -95,7 +95,8 @@ class Language(CurateBlock):
         self.model_name = os.path.basename(self.lid.model_path)
 
     def process(self, doc) -> None:
-        lang, score, n = identify(self.lid, doc.text, self.read_chars, self.first_chars, self.sure)
+        # a score that decides (min_score) is never taken from the short read alone unless it passes
+        lang, score, n = identify(self.lid, doc.text, self.read_chars, self.first_chars, max(self.sure, self.min_score))
         doc.metadata["language"] = lang
         ev = {"language": lang, "score": round(score, 4), "model": self.model_name, "read_chars": n,
               "of": len(doc.text)}
