@@ -110,12 +110,21 @@ def ids_of(expr: str) -> tuple[str, ...]:
     tree = parse(expr)
     if tree is None:
         return (expr,)
-    out = []
-    for sym in licensing().license_symbols(tree, decompose=True):
-        if getattr(sym, "is_exception", False) or sym.key.lower().endswith("exception") or "-exception-" in sym.key:
-            continue
-        if sym.key not in out:
-            out.append(sym.key)
+    from license_expression import LicenseWithExceptionSymbol
+    out: list[str] = []
+
+    def walk(node) -> None:
+        if isinstance(node, LicenseWithExceptionSymbol):  # "L WITH E": the license only
+            node = node.license_symbol
+        if hasattr(node, "args") and not hasattr(node, "key"):
+            for arg in node.args:
+                walk(arg)
+            return
+        key = getattr(node, "key", str(node))
+        if key not in out:
+            out.append(key)
+
+    walk(tree)
     return tuple(out)
 
 
@@ -372,7 +381,13 @@ def evaluate(detector, items: list[tuple[dict, str]], worst: int = 0) -> dict:
                                            "mtp": 0, "mfp": 0, "mfn": 0, "multi_n": 0, "agree": 0,
                                            "alarms": 0, "web_drops": 0, "cpu": 0.0, "kinds": {}, "misses": []})
         t0 = time.process_time()
-        found = detector.detect(text)
+        error = None
+        try:
+            found = detector.detect(text)
+        except Exception as exc:  # noqa: BLE001 - a crash counts as "found nothing" and is reported
+            found, error = [], f"{exc.__class__.__name__}: {str(exc)[:120]}"
+            s["errors"] = s.get("errors", 0) + 1
+            s.setdefault("error_items", []).append(f"`{it['id']}` {error}")
         s["cpu"] += time.process_time() - t0
         s["n"] += 1
         found_ids: list[str] = []
@@ -410,16 +425,25 @@ def evaluate(detector, items: list[tuple[dict, str]], worst: int = 0) -> dict:
                 s["alarms"] += 1
                 s["alarms_rr"] = s.get("alarms_rr", 0) + (set(found_ids) <= {"LicenseRef-All-Rights-Reserved"})
                 miss = f"`{it['id']}` false alarm: `{found[:4]}`"
-        keep = detector.code_keep(text, found)
+        try:
+            keep = detector.code_keep(text, found)
+        except Exception as exc:  # noqa: BLE001
+            keep = False
+            if error is None:
+                s["errors"] = s.get("errors", 0) + 1
+                s.setdefault("error_items", []).append(f"`{it['id']}` policy {exc.__class__.__name__}: {str(exc)[:120]}")
         s["agree"] += keep == keep_want
         if keep != keep_want and miss is None:
             miss = f"`{it['id']}` code decision {'keep' if keep else 'drop'} (labels say " \
                    f"{'keep' if keep_want else 'drop'}), expected `{it.get('expected')}`, got `{found[:4]}`"
-        if detector.web_keep is not None and not it.get("expected"):
-            s["web_drops"] += not detector.web_keep(text)
-        if detector.kinds is not None:
-            for k in set(detector.kinds(text) or []):
-                s["kinds"][k] = s["kinds"].get(k, 0) + 1
+        try:
+            if detector.web_keep is not None and not it.get("expected"):
+                s["web_drops"] += not detector.web_keep(text)
+            if detector.kinds is not None:
+                for k in set(detector.kinds(text) or []):
+                    s["kinds"][k] = s["kinds"].get(k, 0) + 1
+        except Exception:  # noqa: BLE001 - already counted above when detect() itself failed
+            pass
         if miss and len(s["misses"]) < max(worst, 0):
             s["misses"].append(miss)
     results = {}
@@ -443,6 +467,7 @@ def evaluate(detector, items: list[tuple[dict, str]], worst: int = 0) -> dict:
             "web_drops": s["web_drops"] if name in NEGATIVE_SETS and detector.web_keep is not None else None,
             "ms_per_doc": 1000 * s["cpu"] / s["n"],
             "kinds": s["kinds"] or None, "misses": s["misses"],
+            "errors": s.get("errors", 0), "error_items": s.get("error_items", []),
         }
     return results
 
@@ -469,6 +494,12 @@ def markdown(name: str, version: str, split: str, results: dict, problems: list[
     if kinds:
         lines += ["", "match kinds (documents with at least one match of the kind): " +
                   "; ".join(f"{k}: {v}" for k, v in kinds.items())]
+    errors = [(k, r["error_items"]) for k, r in results.items() if r.get("errors")]
+    if errors:
+        lines += ["", "**detector errors** (counted as nothing found; " +
+                  ", ".join(f"{k}: {len(e)}" for k, e in errors) + "):"]
+        for k, es in errors:
+            lines += [f"- {k}: {e}" for e in es[:5]]
     misses = [(k, r["misses"]) for k, r in results.items() if r["misses"]]
     if misses:
         lines += ["", "misses (first per set):"]
