@@ -448,3 +448,20 @@ def test_policy_rejects_bad_configuration_and_source_type():
         LicensePolicy(web_drop=("noncommercial",))
     with pytest.raises(ValueError, match="source_type"):
         LicensePolicy().decide("text", "book")
+
+
+def test_exception_without_spdx_id_does_not_break_the_expression():
+    """A GPL notice followed by an exception ScanCode knows only generically ("As a special exception, the
+    ... copyright owner gives unlimited permission", no SPDX id) used to build 'GPL-3.0-or-later WITH ' and
+    raise ValueError (seen on Debian's curl and libuv1 copyright files)."""
+    from curate.license import detect
+
+    text = ("This program is free software: you can redistribute it and/or modify it under the terms of the\n"
+            "GNU General Public License as published by the Free Software Foundation, either version 3 of the\n"
+            "License, or (at your option) any later version.\n\n"
+            "As a special exception, the respective Autoconf Macro's copyright owner gives unlimited permission\n"
+            "to copy, distribute and modify the configure scripts that are the output of Autoconf when\n"
+            "processing the Macro.\n")
+    ids = detect(text)
+    assert ids and ids[0].startswith("GPL-3.0-or-later")
+    assert all(not i.endswith("WITH") and not i.endswith("WITH ") for i in ids)

@@ -480,6 +480,8 @@ def _with_exceptions(hits: list, tokens: "_rules.Tokens") -> list:
         if not _is_exception(hit):
             out.append(hit)
             continue
+        if not hit.spdx:  # an exception SPDX has no id for (a LicenseRef): it cannot join an expression
+            continue
         base = next((h for h in reversed(out) if hit.tstart - h.tend <= EXCEPTION_WINDOW and h.spdx
                      and " " not in h.spdx and _keeps(h, tokens)), None)
         if base is not None:
