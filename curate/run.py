@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import platform
+from functools import partial
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -41,6 +42,7 @@ def make_blocks(pipe: Pipeline, thresholds: dict | None = None, run_dir: str | N
     from curate.blocks.pii import Pii
     from curate.blocks.tokenize import Tokenize
     from curate.blocks.toxicity import Toxicity
+    from curate.calibrate import load_scores
 
     steps = []
     for name, cfg in pipe.blocks:
@@ -53,7 +55,7 @@ def make_blocks(pipe: Pipeline, thresholds: dict | None = None, run_dir: str | N
             steps.append(Toxicity(thresholds=cal.get("thresholds"), threshold=cfg["threshold"], top_p=cfg["top_p"],
                                   model=cfg["model"], chunk_chars=cfg["chunk_chars"],
                                   calibration={k: cal[k] for k in ("sample_sizes",) if k in cal},
-                                  scores_dir=run_dir if cal else None, device=cfg["device"],
+                                  known_scores=partial(load_scores, run_dir) if cal and run_dir else None, device=cfg["device"],
                                   batch_size=cfg["batch_size"], encoder=cfg["encoder"], head=cfg["head"]))
         elif name == "license":
             steps.append(License(**cfg))

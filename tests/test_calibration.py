@@ -1,6 +1,8 @@
 """Toxicity calibration: thresholds from a deterministic sha256(doc_id) sample, recorded with the sample size."""
 import json
+import shutil
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from conftest import run_cli
@@ -36,3 +38,31 @@ def test_calibration_scores_exactly_the_sample(tmp_path):
     assert dropped and all(t["score"] > t["threshold"] for t in dropped)
     assert all(t["calibration"]["sample_sizes"] == cal["sample_sizes"] for t in dropped)
     assert len(dropped) <= 0.05 * 300 + 1
+
+
+def test_main_pass_reuses_the_calibration_scores(tmp_path):
+    """The main pass takes a sampled document's score from the calibration pass instead of scoring it again:
+    a score planted in calibration/scores/<stem>.parquet is the one the manifest records."""
+    docs = [{"text": f"Document {i}: the council met to discuss the new cycling lanes.", "id": f"d{i}",
+             "url": f"https://a.example/{i}"} for i in range(60)]
+    inp = tmp_path / "in.jsonl"
+    inp.write_text("".join(json.dumps(d) + "\n" for d in docs))
+    pipe = tmp_path / "p.yaml"
+    pipe.write_text("blocks:\n  - toxicity: {top_p: 0.05, sample_fraction: 1.0}\n  - tokenize: {}\n")
+    out = tmp_path / "out"
+    run_cli("run", pipe, "--input", inp, "--out", out, "--no-progress")
+    scores = next((out / "calibration" / "scores").glob("*.parquet"))
+    table = pq.read_table(scores).to_pylist()
+    assert {r["doc_id"] for r in table} == {d["id"] for d in docs}
+    for r in table:  # plant a score no scorer gives these texts
+        if r["doc_id"] == "d7":
+            r["score"] = 0.987654
+    again = tmp_path / "again"  # a run whose calibration is already done (as after a resume)
+    shutil.copytree(out / "calibration", again / "calibration")
+    planted = again / "calibration" / "scores" / scores.name
+    pq.write_table(pa.Table.from_pylist(table, schema=pq.read_schema(scores)), planted)
+    run_cli("run", pipe, "--input", inp, "--out", again, "--no-progress")
+    detail = json.loads(connect(again).execute("SELECT detail FROM manifest WHERE doc_id = 'd7'").fetchone()[0])
+    assert detail["toxicity"]["score"] == 0.987654
+    first = json.loads(connect(out).execute("SELECT detail FROM manifest WHERE doc_id = 'd7'").fetchone()[0])
+    assert first["toxicity"]["score"] != 0.987654

@@ -21,7 +21,7 @@ class Toxicity(CurateBlock):
 
     def __init__(self, thresholds: dict[str, float] | None = None, threshold: float | None = None,
                  top_p: float | None = 0.05, model: str | None = None, chunk_chars: int = 2000,
-                 calibration: dict | None = None, scores_dir: str | None = None, device: str = "cpu",
+                 calibration: dict | None = None, known_scores=None, device: str = "cpu",
                  batch_size: int = 64, encoder: str | None = None, head: str | None = None):
         super().__init__()
         if thresholds is None and threshold is None:
@@ -37,7 +37,9 @@ class Toxicity(CurateBlock):
         self.batch_size = batch_size
         self.chunk_chars = chunk_chars
         self.calibration = calibration or {}
-        self.scores_dir = scores_dir  # run directory whose calibration scores can be reused
+        # stem -> {doc_id: (score, detail)} of documents already scored (the run's calibration pass), so they
+        # are not scored twice; the run supplies it, the block knows nothing of where scores are kept
+        self.known_scores = known_scores
         self._stem, self._known = None, {}
 
     def setup(self) -> None:
@@ -54,10 +56,8 @@ class Toxicity(CurateBlock):
 
     def _known_score(self, doc):
         stem = doc.metadata.get("_stem")
-        if self.scores_dir and stem != self._stem:
-            from curate.calibrate import load_scores
-
-            self._stem, self._known = stem, load_scores(self.scores_dir, stem)
+        if self.known_scores is not None and stem != self._stem:
+            self._stem, self._known = stem, self.known_scores(stem)
         return self._known.get(doc.id)
 
     def decide(self, doc, score: float, detail: dict) -> None:
