@@ -49,3 +49,17 @@ def demo_run(tmp_path_factory) -> Path:
         raise AssertionError(f"make demo failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     (out / "demo.stdout.txt").write_text(proc.stdout)
     return out
+
+
+def run_small(tmp_path, docs: list[dict], blocks: str, out_name: str = "out"):
+    """Write `docs` as in.jsonl and a pipeline of `blocks` (YAML list items, e.g. "  - tokenize: {}\\n"),
+    run `curate run` on them, and return (out, input file, pipeline file)."""
+    import json
+
+    inp = tmp_path / "in.jsonl"
+    inp.write_text("".join(json.dumps(d) + "\n" for d in docs))
+    pipe = tmp_path / "p.yaml"
+    pipe.write_text("blocks:\n" + blocks)
+    out = tmp_path / out_name
+    run_cli("run", pipe, "--input", inp, "--out", out, "--no-progress")
+    return out, inp, pipe

@@ -5,7 +5,7 @@ import shutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from conftest import run_cli
+from conftest import run_cli, run_small
 from curate.calibrate import in_sample
 from curate.manifest import connect
 
@@ -20,12 +20,8 @@ def test_calibration_scores_exactly_the_sample(tmp_path):
         return f"Document {i}: the council met to discuss the new cycling lanes. {abuse}"
 
     docs = [{"text": text(i), "id": f"d{i}", "url": f"https://a.example/{i}"} for i in range(300)]
-    inp = tmp_path / "in.jsonl"
-    inp.write_text("".join(json.dumps(d) + "\n" for d in docs))
-    pipe = tmp_path / "p.yaml"
-    pipe.write_text("blocks:\n  - language: {}\n  - toxicity: {top_p: 0.05, sample_fraction: 0.3}\n  - tokenize: {}\n")
-    out = tmp_path / "out"
-    run_cli("run", pipe, "--input", inp, "--out", out, "--no-progress")
+    out, _, _ = run_small(tmp_path, docs, "  - language: {}\n  - toxicity: {top_p: 0.05, sample_fraction: 0.3}\n"
+                                          "  - tokenize: {}\n")
     expected = {d["id"] for d in docs if in_sample(d["id"], 0.3)}
     assert 50 < len(expected) < 130
     scored = set(pq.read_table(next((out / "calibration" / "scores").glob("*.parquet"))).column("doc_id").to_pylist())
@@ -45,12 +41,7 @@ def test_main_pass_reuses_the_calibration_scores(tmp_path):
     a score planted in calibration/scores/<stem>.parquet is the one the manifest records."""
     docs = [{"text": f"Document {i}: the council met to discuss the new cycling lanes.", "id": f"d{i}",
              "url": f"https://a.example/{i}"} for i in range(60)]
-    inp = tmp_path / "in.jsonl"
-    inp.write_text("".join(json.dumps(d) + "\n" for d in docs))
-    pipe = tmp_path / "p.yaml"
-    pipe.write_text("blocks:\n  - toxicity: {top_p: 0.05, sample_fraction: 1.0}\n  - tokenize: {}\n")
-    out = tmp_path / "out"
-    run_cli("run", pipe, "--input", inp, "--out", out, "--no-progress")
+    out, inp, pipe = run_small(tmp_path, docs, "  - toxicity: {top_p: 0.05, sample_fraction: 1.0}\n  - tokenize: {}\n")
     scores = next((out / "calibration" / "scores").glob("*.parquet"))
     table = pq.read_table(scores).to_pylist()
     assert {r["doc_id"] for r in table} == {d["id"] for d in docs}

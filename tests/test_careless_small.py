@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import REPO, run_cli
+from conftest import REPO, run_cli, run_small
 from curate.config import ConfigError, load_pipeline
 from curate.readers import InputError, list_inputs
 from curate.robots.cache import RobotsCache
@@ -59,12 +59,8 @@ def test_no_input_files_message_is_readable(tmp_path):
 
 
 def test_demo_refuses_another_run_before_writing(tmp_path):
-    inp = tmp_path / "in.jsonl"
-    inp.write_text(json.dumps({"id": "d0", "url": "https://a.example/", "text": "hello there"}) + "\n")
-    pipe = tmp_path / "p.yaml"
-    pipe.write_text("blocks:\n  - tokenize: {}\n")
-    other = tmp_path / "other"
-    run_cli("run", pipe, "--input", inp, "--out", other, "--no-progress")
+    other, _, _ = run_small(tmp_path, [{"id": "d0", "url": "https://a.example/", "text": "hello there"}],
+                            "  - tokenize: {}\n", out_name="other")
     before = sorted(str(p.relative_to(other)) for p in other.rglob("*"))
     proc = run_cli("demo", "--out", other, "--docs", "100", "--no-progress", check=False)
     assert proc.returncode == 2 and "holds another run" in proc.stderr, proc.stderr

@@ -1,7 +1,7 @@
 """`curate why` renders each stage as readable lines, raw JSON only with --json (issue 13, "pleasant")."""
 import json
 
-from conftest import run_cli
+from conftest import run_cli, run_small
 from curate.why import explain
 
 BASE = {"run_id": "r1", "doc_id": "d1", "url": "https://a.example/x", "source_file": "in.jsonl", "source_row": 0,
@@ -43,12 +43,8 @@ def test_optout_without_response_or_snapshot_says_so():
 
 
 def test_json_only_with_the_flag(tmp_path):
-    inp = tmp_path / "in.jsonl"
-    inp.write_text(json.dumps({"id": "d0", "url": "https://a.example/", "text": "Write to me at alice.smith@gmail.com today"}) + "\n")
-    pipe = tmp_path / "p.yaml"
-    pipe.write_text("blocks:\n  - pii: {}\n  - tokenize: {}\n")
-    out = tmp_path / "out"
-    run_cli("run", pipe, "--input", inp, "--out", out, "--no-progress")
+    doc = {"id": "d0", "url": "https://a.example/", "text": "Write to me at alice.smith@gmail.com today"}
+    out, _, _ = run_small(tmp_path, [doc], "  - pii: {}\n  - tokenize: {}\n")
     text = run_cli("why", "d0", "--manifests", out).stdout
     assert "redacted 1: EMAIL_ADDRESS 1" in text and "evidence:" not in text and '{"' not in text
     row = json.loads(run_cli("why", "d0", "--manifests", out, "--json").stdout)
