@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import REPO, run_cli, run_small
+from conftest import run_cli, run_small
 from curate.config import ConfigError, load_pipeline
 from curate.readers import InputError, list_inputs
 from curate.robots.cache import RobotsCache
