@@ -75,9 +75,12 @@ __all__ = [
     "classify_error",
     "fetch_to_cache",
     "is_forbidden_address",
+    "is_redirect",
+    "next_hop",
     "parse_origin",
     "read_hosts_file",
     "system_resolver",
+    "url_key",
 ]
 
 USER_AGENT = f"curate-robots/{__version__} (+https://github.com/curate-llm/curate)"
@@ -339,7 +342,7 @@ class RobotsFetcher:
         deadline = time.monotonic() + self.host_deadline
         session, adapter = self._session()
         url, redirects, status, body, truncated = origin.robots_url, 0, None, b"", False
-        seen = {_url_key(url)}
+        seen = {url_key(url)}
         try:
             while True:
                 proxy = self._check_destination(adapter, url)
@@ -353,7 +356,7 @@ class RobotsFetcher:
                 )
                 try:
                     location = response.headers.get("location")
-                    if response.status_code in _REDIRECT_CODES and location:
+                    if is_redirect(response.status_code, location):
                         url = self._next_hop(url, location, seen, redirects)
                         redirects += 1
                         continue
@@ -372,17 +375,7 @@ class RobotsFetcher:
             )
 
     def _next_hop(self, url: str, location: str, seen: set, redirects: int) -> str:
-        target = urljoin(url, location.strip())
-        try:
-            key = _url_key(target)
-        except ValueError:
-            raise _Refused("bad_redirect") from None
-        if key in seen:
-            raise _Refused("redirect_loop")
-        if redirects >= self.max_redirects:
-            raise _Refused("too_many_redirects")
-        seen.add(key)
-        return target
+        return next_hop(url, location, seen, redirects, self.max_redirects)
 
     def _proxy_for(self, url: str) -> str | None:
         """The proxy URL the environment names for ``url`` (None: connect directly)."""
@@ -502,7 +495,31 @@ def _no_proxy_matches(no_proxy: str, hostname: str, port: int | None) -> bool:
     return False
 
 
-def _url_key(url: str) -> tuple[str, str, str, str]:
+# Redirect rules as pure functions: the live fetcher and the history import (curate.robots.history) share them.
+def is_redirect(status: int | None, location: str | None) -> bool:
+    """True when a response is a redirect the fetcher follows: a 301/302/303/307/308 with a Location."""
+    return status in _REDIRECT_CODES and bool(location)
+
+
+def next_hop(url: str, location: str, seen: set, redirects: int, max_redirects: int = MAX_REDIRECTS) -> str:
+    """The absolute target of a redirect from ``url`` after ``redirects`` hops; adds its key to ``seen``.
+
+    Raises an exception whose `classify_error` code is ``bad_redirect``, ``redirect_loop`` or
+    ``too_many_redirects``."""
+    target = urljoin(url, location.strip())
+    try:
+        key = url_key(target)
+    except ValueError:
+        raise _Refused("bad_redirect") from None
+    if key in seen:
+        raise _Refused("redirect_loop")
+    if redirects >= max_redirects:
+        raise _Refused("too_many_redirects")
+    seen.add(key)
+    return target
+
+
+def url_key(url: str) -> tuple[str, str, str, str]:
     """A URL reduced to what identifies it for loop detection (scheme, normalised netloc, path, query)."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
