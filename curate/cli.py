@@ -238,6 +238,8 @@ _attach("curate.toxicity.cli", "toxicity")
 _attach("curate.train.cli", "train")
 _attach("curate.ops_cli", "status")
 _attach("curate.ops_cli", "merge")
+_attach("curate.report_cli", "verify")
+_attach("curate.report_cli", "report")
 
 
 if __name__ == "__main__":
