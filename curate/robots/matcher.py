@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import operator
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from itertools import repeat
 from typing import Iterable, Iterator, NamedTuple
@@ -44,12 +45,16 @@ from typing import Iterable, Iterator, NamedTuple
 __all__ = [
     "Block",
     "Decision",
+    "SignalRefusal",
+    "SignalRule",
     "LineReport",
     "RobotsTxt",
     "escape_pattern",
     "extract_agent",
     "is_allowed",
     "is_valid_agent",
+    "parse_sf_dictionary",
+    "path_matches",
     "path_params_query",
     "report_lines",
 ]
@@ -520,7 +525,8 @@ class _Group:
     """One group: its user-agent values and where its rules are; the rules are read on first use."""
 
     __slots__ = (
-        "number", "agents", "is_global", "start", "end", "rules", "plain", "special", "display", "first_line"
+        "number", "agents", "is_global", "start", "end", "rules", "plain", "special", "display", "first_line",
+        "head", "signals",
     )
 
     def __init__(self, number: int) -> None:
@@ -535,6 +541,8 @@ class _Group:
         self.plain: list[tuple] = []  # the rules with plain prefix patterns
         self.special: list[tuple] = []  # the others, compiled (`_compile_special`)
         self.first_line: int | None = None  # 1-based number of the line at `start`, counted for evidence
+        self.head = 0  # offset of its first user-agent line (signal lines may sit between user-agent lines)
+        self.signals: list[SignalRule] | None = None  # Content-Usage / Content-Signal lines, read on first use
 
 
 # A rule is a plain tuple (built in bulk, so no per-rule constructor call):
@@ -652,7 +660,7 @@ class _RuleSet:
     patterns are tried best first, only while they could still beat the prefix found."""
 
     __slots__ = ("groups", "all_groups", "text", "prefixes", "lengths", "by_pattern", "special", "by_start",
-                 "buckets", "decisions", "evidence")
+                 "buckets", "decisions", "evidence", "signal_rules")
 
     def __init__(self, groups: tuple[_Group, ...], all_groups: list[_Group], text: str) -> None:
         self.groups = groups
@@ -685,6 +693,7 @@ class _RuleSet:
         # Evidence is immutable: built once per (agent, rule), and per rule for its shared part.
         self.decisions: dict[tuple, Decision] = {}
         self.evidence: dict[tuple | None, tuple] = {}
+        self.signal_rules: dict[str, tuple] = {}  # kind -> this set's Content-Usage / Content-Signal rules
 
     def evaluate(self, path: str) -> tuple | None:
         """The deciding rule for a path (bytes mapped 1:1 to characters), None when no rule matches."""
@@ -847,6 +856,8 @@ class RobotsTxt:
         self._last_plan: tuple | None = None
         self._scan: dict | None = None
         self._rulesets: dict[tuple[int, ...], _RuleSet] = {}  # by group numbers
+        self._signal_scan: tuple[int, list[dict]] | None = None  # (malformed count, first errors), once read
+        self._has_signal_rules = False
 
     # ---- construction -------------------------------------------------------------------------------
     @classmethod
@@ -865,6 +876,7 @@ class RobotsTxt:
                 if current is not None:
                     current.end = offset
                 current = _Group(len(groups))
+                current.head = offset
                 groups.append(current)
             current.agents.append(value)
             if value[:1] == "*" and (len(value) == 1 or value[1] in _WS):
@@ -1070,6 +1082,103 @@ class RobotsTxt:
         return list(plan.merged(path)[0])
 
 
+    # ---- usage signals: Content-Usage (IETF AIPREF) and Content-Signal (Cloudflare) lines -------------
+    # These are extra rule kinds inside a group; they never change how Allow/Disallow decide or where groups
+    # begin and end (they are "other" lines to RFC 9309). The group that applies is the one Allow/Disallow
+    # use for the agent.
+    def _read_signals(self) -> None:
+        """Read every signal line of the file once, giving each to the group it sits in."""
+        if self._signal_scan is not None:
+            return
+        for group in self._groups:
+            group.signals = []
+        count, errors = 0, []
+        text = self._text
+        if _ANY_SIGNAL.search(text) is not None:
+            heads = [g.head for g in self._groups]
+            line, counted = 1, 0
+            for m in _SIGNAL_LINE.finditer(text):
+                start = m.start()
+                line += text.count("\n", counted, start)
+                counted = start
+                kind, value = m.group(1).lower(), m.group(2)[:MAX_LINE_BYTES].rstrip(_LINE_WS)
+                written = _display(f"{m.group(1)}: {value}".rstrip())
+                index = bisect_right(heads, start) - 1
+                try:
+                    if index < 0:
+                        raise ValueError("outside any user-agent group")
+                    pattern, values, problem = _parse_signal(kind, value)
+                except ValueError as exc:
+                    count += 1
+                    if len(errors) < MAX_SIGNAL_ERRORS:
+                        errors.append({"line": line, "rule": written, "error": str(exc)})
+                    continue
+                if problem is not None:  # some entries unusable, the others kept
+                    count += 1
+                    if len(errors) < MAX_SIGNAL_ERRORS:
+                        errors.append({"line": line, "rule": written, "error": problem})
+                self._groups[index].signals.append(SignalRule(kind, pattern, values, line, written, index))
+                self._has_signal_rules = True
+        self._signal_scan = (count, errors)
+
+    @property
+    def signal_errors(self) -> tuple[int, list[dict]]:
+        """(number of malformed Content-Usage / Content-Signal lines, the first 32 as {line, rule, error});
+        a malformed line is ignored (it expresses no preference)."""
+        self._read_signals()
+        count, errors = self._signal_scan
+        return count, [dict(e) for e in errors]
+
+    def _set_signals(self, ruleset: _RuleSet, kind: str) -> tuple:
+        found = ruleset.signal_rules.get(kind)
+        if found is None:
+            self._read_signals()
+            found = ruleset.signal_rules[kind] = tuple(
+                r for g in ruleset.groups for r in (g.signals or ()) if r.kind == kind
+            )
+        return found
+
+    def signal(self, agent: str, url: str, kind: str = "content-usage", category: str = "train-ai", *,
+               star: bool = True, exact_agent: bool = False) -> tuple[str | None, tuple[SignalRule, ...]]:
+        """The preference of ``kind`` lines for ``category`` that applies to ``agent`` at ``url``: ``"y"``,
+        ``"n"`` or None (no line, or the deciding lines do not name the category), with the deciding lines.
+        Longest matching path wins; lines with equal paths combine restrictively (any n, else any y)."""
+        if kind not in SIGNAL_KINDS:
+            raise ValueError(f"kind must be one of {SIGNAL_KINDS}, got {kind!r}")
+        ruleset = None if (not star and agent == "*") else self._ruleset_for(agent, star, exact_agent)
+        if ruleset is None:
+            return None, ()
+        return _decide_signal(self._set_signals(ruleset, kind), _path_key(url), category)
+
+    def signal_refusals(self, agents: Iterable[str], url: str, kind: str = "content-usage",
+                        category: str = "train-ai", star: bool = True, *,
+                        exact_agent: bool = False) -> tuple[SignalRefusal, ...]:
+        """One `SignalRefusal` per rule set whose ``kind`` lines say ``n`` for ``category`` at ``url`` for
+        some of ``agents`` (the bulk API; ``star`` as in `blocked_agents`); empty when none refuses."""
+        if kind not in SIGNAL_KINDS:
+            raise ValueError(f"kind must be one of {SIGNAL_KINDS}, got {kind!r}")
+        if self._signal_scan is None:
+            self._read_signals()
+        if not self._has_signal_rules:  # most files: no usable signal line at all, nothing more to do
+            return ()
+        plan = self._plan(agents, star, exact_agent)
+        path = None
+        found = []
+        for entry in plan.entries:
+            rules = self._set_signals(entry.ruleset, kind)
+            if not rules:
+                continue
+            if path is None:
+                path = _path_key(url)
+            value, deciding = _decide_signal(rules, path, category)
+            if value == "n":
+                rule = deciding[0]
+                group = tuple(_display(a) for a in self._groups[rule.group].agents)
+                found.append(SignalRefusal(kind, tuple(entry.agents), group, rule.text, rule.line, rule.pattern,
+                                           category))
+        return tuple(found)
+
+
 class _PlanEntry:
     """Agents (and their positions in the asked list) that one rule set decides for."""
 
@@ -1149,3 +1258,251 @@ def is_allowed(robots_txt: str | bytes, user_agent: str, url: str, *, exact_agen
     """One-shot check: may ``user_agent`` fetch ``url`` under ``robots_txt``? (Parse once with `RobotsTxt`
     when deciding more than one URL.) ``exact_agent`` as in `RobotsTxt.is_allowed`."""
     return RobotsTxt.parse(robots_txt).is_allowed(user_agent, url, exact_agent=exact_agent)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Usage signal lines, RFC 9651 dictionaries and robots-style path patterns (shared with TDMRep)
+# --------------------------------------------------------------------------------------------------------
+SIGNAL_KINDS = ("content-usage", "content-signal")
+MAX_SIGNAL_ERRORS = 32  # malformed signal lines kept as evidence per file (all are counted)
+_ANY_SIGNAL = re.compile(r"^[ \t\v\f]*content-(?:usage|signal)[ \t\v\f]*:", re.I | re.M)
+_SIGNAL_LINE = re.compile(r"^[ \t\v\f]*(content-usage|content-signal)[ \t\v\f]*:[ \t\v\f]*([^#\n\x00]*)",
+                          re.I | re.M)
+_PATH_AND_REST = re.compile(r"([^ \t]*)[ \t]*(.*)", re.S)
+_YES_NO = {"yes": "y", "no": "n"}
+
+
+class SignalRule(NamedTuple):
+    """One Content-Usage or Content-Signal line of a group: ``pattern`` the canonical path it is scoped to
+    (``/`` when it names none), ``values`` the (category, ``y``/``n``) pairs it states, in order, duplicates
+    resolved (last wins); ``line`` its 1-based number, ``text`` the line as written, ``group`` its group."""
+
+    kind: str
+    pattern: str
+    values: tuple[tuple[str, str], ...]
+    line: int
+    text: str
+    group: int
+
+    def value(self, category: str) -> str | None:
+        for key, value in self.values:
+            if key == category:
+                return value
+        return None
+
+
+class SignalRefusal(NamedTuple):
+    """A signal line that refuses ``category`` (``train-ai`` / ``ai-train``) to ``agents``: the evidence of a
+    bulk decision (group = the user-agent values of the line's group, as written)."""
+
+    kind: str
+    agents: tuple[str, ...]
+    group: tuple[str, ...]
+    rule: str
+    line: int
+    pattern: str
+    category: str
+
+
+def _parse_signal(kind: str, value: str) -> tuple[str, tuple[tuple[str, str], ...], str | None]:
+    """(canonical path pattern, values, problem) of a signal line's value; ValueError when unusable.
+
+    ``Content-Usage: [path] <RFC 9651 dictionary>``: a malformed dictionary makes the whole line unusable
+    (RFC 9651 parsing fails as a whole); keys whose value is not the token ``y`` or ``n`` are ignored.
+    ``Content-Signal: [path] key=yes|no, ...`` (not defined as a structured field): unusable entries are
+    dropped, reported as ``problem``, and the others kept."""
+    path = "/"
+    if value[:1] in ("/", "*"):
+        path, value = _PATH_AND_REST.match(value).groups()
+    pattern = path if "%" not in path and path.isascii() else _escape(path)
+    problem = None
+    if kind == "content-usage":
+        members = parse_sf_dictionary(_display(value))
+        values = {k: str(v) for k, v in members.items() if isinstance(v, Token) and v in ("y", "n")}
+    else:
+        values = {}
+        bad = []
+        for part in value.split(","):
+            key, sep, answer = part.partition("=")
+            key, answer = key.strip(_WS).lower(), answer.strip(_WS).lower()
+            if not part.strip(_WS):
+                continue
+            if not sep or not key or answer not in _YES_NO:
+                bad.append(part.strip(_WS))
+                continue
+            values.pop(key, None)
+            values[key] = _YES_NO[answer]
+        if bad:
+            problem = "entries not key=yes|no: " + ", ".join(_display(b)[:64] for b in bad[:4])
+            if not values:
+                raise ValueError(problem)
+    return pattern, tuple(values.items()), problem
+
+
+def _decide_signal(rules: tuple, path: str, category: str) -> tuple[str | None, tuple]:
+    """Longest matching path wins; equal paths combine restrictively (any n, else any y, else None)."""
+    best, chosen = -1, []
+    for rule in rules:
+        pattern = rule.pattern
+        if len(pattern) >= best and _pattern_match(pattern, path):
+            if len(pattern) > best:
+                best, chosen = len(pattern), [rule]
+            else:
+                chosen.append(rule)
+    if not chosen:
+        return None, ()
+    answers = [r.value(category) for r in chosen]
+    for wanted in ("n", "y"):
+        if wanted in answers:
+            return wanted, tuple(r for r, a in zip(chosen, answers) if a == wanted)
+    return None, tuple(chosen)
+
+
+def _pattern_match(pattern: str, path: str) -> bool:
+    """Robots-style match of a canonical pattern against a path (prefix; ``*`` any run; final ``$`` end)."""
+    anchored = pattern.endswith("$")
+    body = pattern[:-1] if anchored else pattern
+    if "*" not in body:
+        return path == body if anchored else path.startswith(body)
+    parts = body.split("*")
+    return _wildcard_match(path, (parts[0], tuple(p for p in parts[1:-1] if p), parts[-1], anchored))
+
+
+def path_matches(pattern: str, url: str) -> bool:
+    """Does a robots.txt-style path pattern (``*`` any run, a final ``$`` anchors the end; escaped as
+    `escape_pattern` does) match the path+query of ``url`` (a URL or a path starting with ``/``)?"""
+    if not isinstance(pattern, str):
+        raise TypeError(f"pattern must be str, not {type(pattern).__name__}")
+    return _pattern_match(escape_pattern(pattern), _path_key(url))
+
+
+class Token(str):
+    """An RFC 9651 token (told apart from a string: ``n`` is a token, ``"n"`` a string)."""
+
+    __slots__ = ()
+
+
+_SF_KEY = re.compile(r"[a-z*][a-z0-9_.*-]*")
+_SF_TOKEN = re.compile(r"[A-Za-z*][!#$%&'*+.^_`|~0-9A-Za-z:/-]*")
+_SF_NUMBER = re.compile(r"-?([0-9]+)(?:\.([0-9]+))?")
+_SF_BYTES = re.compile(r":([A-Za-z0-9+/=]*):")
+_SF_STRING_CHARS = re.compile(r'[\x20\x21\x23-\x5b\x5d-\x7e]*')
+
+
+def parse_sf_dictionary(text: str) -> dict[str, object]:
+    """Parse an RFC 9651 Dictionary: ``{key: value}`` in order, a member without a value is True, an inner
+    list a tuple, parameters dropped, duplicate keys: the last wins. Tokens come back as `Token`, strings as
+    str, numbers as int/float, byte sequences as the base64 text, dates as ``("date", n)``. Raises
+    ValueError (saying where) on anything the RFC rejects; the whole field is then to be ignored."""
+    s = text.strip(" ")
+    n, i = len(s), 0
+    out: dict[str, object] = {}
+    if n == 0:
+        return out
+    while True:
+        m = _SF_KEY.match(s, i)
+        if m is None:
+            raise ValueError(f"bad dictionary key at character {i}")
+        key, i = m.group(), m.end()
+        if i < n and s[i] == "=":
+            if i + 1 < n and s[i + 1] == "(":
+                value, i = _sf_inner_list(s, i + 1)
+            else:
+                value, i = _sf_bare(s, i + 1)
+            i = _sf_params(s, i)
+        else:
+            value, i = True, _sf_params(s, i)
+        out.pop(key, None)  # last wins, and takes the last position
+        out[key] = value
+        while i < n and s[i] in " \t":
+            i += 1
+        if i == n:
+            return out
+        if s[i] != ",":
+            raise ValueError(f"expected ',' at character {i}")
+        i += 1
+        while i < n and s[i] in " \t":
+            i += 1
+        if i == n:
+            raise ValueError("trailing comma")
+
+
+def _sf_params(s: str, i: int) -> int:
+    while i < len(s) and s[i] == ";":
+        i += 1
+        while i < len(s) and s[i] == " ":
+            i += 1
+        m = _SF_KEY.match(s, i)
+        if m is None:
+            raise ValueError(f"bad parameter key at character {i}")
+        i = m.end()
+        if i < len(s) and s[i] == "=":
+            _, i = _sf_bare(s, i + 1)
+    return i
+
+
+def _sf_inner_list(s: str, i: int) -> tuple[tuple, int]:
+    i += 1  # "("
+    items = []
+    while True:
+        while i < len(s) and s[i] == " ":
+            i += 1
+        if i >= len(s):
+            raise ValueError("unterminated inner list")
+        if s[i] == ")":
+            return tuple(items), _sf_params(s, i + 1)
+        value, i = _sf_bare(s, i)
+        items.append(value)
+        i = _sf_params(s, i)
+        if i < len(s) and s[i] not in " )":
+            raise ValueError(f"bad inner list at character {i}")
+
+
+def _sf_bare(s: str, i: int) -> tuple[object, int]:
+    c = s[i] if i < len(s) else ""
+    if c == "-" or c.isdigit() and c.isascii():
+        m = _SF_NUMBER.match(s, i)
+        if m is None:
+            raise ValueError(f"bad number at character {i}")
+        whole, frac = m.groups()
+        if frac is None:
+            if len(whole) > 15:
+                raise ValueError(f"integer too long at character {i}")
+            return int(m.group()), m.end()
+        if len(whole) > 12 or len(frac) > 3:
+            raise ValueError(f"bad decimal at character {i}")
+        return float(m.group()), m.end()
+    if c == '"' or (c == "%" and s[i + 1 : i + 2] == '"'):
+        start = i + (2 if c == "%" else 1)
+        parts, j = [], start
+        while True:
+            m = _SF_STRING_CHARS.match(s, j)
+            parts.append(m.group())
+            j = m.end()
+            if j >= len(s):
+                raise ValueError("unterminated string")
+            if s[j] == '"':
+                return "".join(parts), j + 1
+            if s[j] == "\\" and s[j + 1 : j + 2] in ('"', "\\"):
+                parts.append(s[j + 1])
+                j += 2
+                continue
+            raise ValueError(f"bad character in string at character {j}")
+    if c == "*" or c.isalpha() and c.isascii():
+        m = _SF_TOKEN.match(s, i)
+        return Token(m.group()), m.end()
+    if c == ":":
+        m = _SF_BYTES.match(s, i)
+        if m is None:
+            raise ValueError(f"bad byte sequence at character {i}")
+        return m.group(1), m.end()
+    if c == "?":
+        if s[i + 1 : i + 2] in ("0", "1"):
+            return s[i + 1] == "1", i + 2
+        raise ValueError(f"bad boolean at character {i}")
+    if c == "@":
+        m = _SF_NUMBER.match(s, i + 1)
+        if m is None or m.group(2) is not None:
+            raise ValueError(f"bad date at character {i}")
+        return ("date", int(m.group())), m.end()
+    raise ValueError(f"no value at character {i}")
