@@ -1,8 +1,12 @@
-"""The robots.txt cache: time-stamped snapshots of robots.txt fetches, stored as Parquet part files.
+"""The robots.txt cache: time-stamped snapshots of robots.txt (and tdmrep.json) fetches, stored as Parquet
+part files.
 
 Layout: any number of ``*.parquet`` files under the cache directory (``curate robots fetch`` and ``import``
 write ``part-<UTC timestamp>-<shortid>.parquet``), one row per fetch with exactly the columns of
 `SNAPSHOT_SCHEMA`. Several snapshots of one origin may coexist; a policy (`curate.robots.policy`) picks.
+The ``kind`` column tells what was fetched: ``robots`` (``/robots.txt``) or ``tdmrep``
+(``/.well-known/tdmrep.json``, W3C TDMRep); both follow the same status and size rules. Part files written
+before the column existed are read as ``robots``.
 
 Origins are keyed by ``(scheme, host)``, where ``host`` is the URL's netloc as used for the lookup:
 lower-case, IDNA-encoded, without user info, and with ``:port`` only when it is not the scheme's default
@@ -30,6 +34,7 @@ import pyarrow.parquet as pq
 
 __all__ = [
     "DEFAULT_PORTS",
+    "KINDS",
     "MIN_BODY_BYTES",
     "SNAPSHOT_SCHEMA",
     "CacheError",
@@ -44,6 +49,7 @@ __all__ = [
 # RFC 9309 2.5: crawlers must parse at least the first 500 KiB; the cache keeps at least that much.
 MIN_BODY_BYTES = 500 * 1024
 DEFAULT_PORTS = {"http": 80, "https": 443}
+KINDS = ("robots", "tdmrep")  # what a row is a fetch of: /robots.txt or /.well-known/tdmrep.json
 
 SNAPSHOT_SCHEMA = pa.schema(
     [
@@ -57,9 +63,11 @@ SNAPSHOT_SCHEMA = pa.schema(
         pa.field("sha256", pa.string(), nullable=False),
         pa.field("final_url", pa.string()),
         pa.field("redirects", pa.int32(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
     ]
 )
 _COLUMNS = SNAPSHOT_SCHEMA.names
+_OPTIONAL = {"kind": "robots"}  # columns added later, with the value old part files stand for
 
 
 class CacheError(ValueError):
@@ -173,6 +181,7 @@ class Snapshot:
     sha256: str
     final_url: str | None
     redirects: int
+    kind: str = "robots"
 
     def __post_init__(self) -> None:
         # One representation of UTC (Parquet reads give zoneinfo's UTC; naive values are taken as UTC).
@@ -201,6 +210,7 @@ class Snapshot:
             self.final_url or "",
             self.redirects,
             self.truncated,
+            self.kind,
         )
 
 
@@ -215,6 +225,7 @@ def snapshot_from_body(
     redirects: int = 0,
     max_bytes: int | None = None,
     truncated: bool = False,
+    kind: str = "robots",
 ) -> Snapshot:
     """Build a `Snapshot` from a body (for imports and tests): normalises the host, hashes the body and
     truncates it to ``max_bytes`` when given (setting ``truncated``)."""
@@ -235,6 +246,7 @@ def snapshot_from_body(
         sha256=hashlib.sha256(data).hexdigest(),
         final_url=final_url,
         redirects=redirects,
+        kind=kind,
     )
 
 
@@ -248,6 +260,8 @@ def _validate(snapshot: Snapshot) -> None:
         )
     if hashlib.sha256(snapshot.body).hexdigest() != snapshot.sha256:
         raise CacheError(f"snapshot of {snapshot.origin}: sha256 does not match the body")
+    if snapshot.kind not in KINDS:
+        raise CacheError(f"snapshot of {snapshot.origin}: kind must be one of {KINDS}, not {snapshot.kind!r}")
     if snapshot.status is None and snapshot.error is None:
         raise CacheError(f"snapshot of {snapshot.origin}: neither an HTTP status nor an error")
 
@@ -278,7 +292,8 @@ class RobotsCache:
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
         self._parts: list[_Part] | None = None
-        self._index: dict[tuple[str, str], list[tuple[int, int, int]]] = {}
+        # (scheme, host) -> kind -> [(stamp, part, row)]
+        self._index: dict[tuple[str, str], dict[str, list[tuple[int, int, int]]]] = {}
 
     # ---- reading ----------------------------------------------------------------------------------
     def part_files(self) -> list[Path]:
@@ -312,33 +327,37 @@ class RobotsCache:
         hosts = part.columns["host"].to_pylist()
         schemes = part.columns["scheme"].to_pylist()
         stamps = part.columns["fetched_at"].cast(pa.int64()).to_pylist()
+        kinds = part.columns["kind"].to_pylist()
         for row, key in enumerate(zip(schemes, hosts)):
-            self._index.setdefault(key, []).append((stamps[row], part_id, row))
+            self._index.setdefault(key, {}).setdefault(kinds[row], []).append((stamps[row], part_id, row))
 
-    def hosts(self) -> set[tuple[str, str]]:
-        """Every ``(scheme, host)`` origin with at least one snapshot."""
+    def hosts(self, kind: str = "robots") -> set[tuple[str, str]]:
+        """Every ``(scheme, host)`` origin with at least one snapshot of ``kind``."""
         self._ensure_loaded()
-        return set(self._index)
+        return {key for key, by_kind in self._index.items() if by_kind.get(kind)}
 
-    def snapshots(self, scheme: str, host: str) -> list[Snapshot]:
-        """Snapshots of one origin, oldest first (ties in a fixed order). ``host`` is normalised first."""
+    def snapshots(self, scheme: str, host: str, kind: str = "robots") -> list[Snapshot]:
+        """Snapshots of one origin and kind, oldest first (ties in a fixed order). ``host`` is normalised."""
         parts = self._ensure_loaded()
         scheme = scheme.lower()
         try:
             key = (scheme, normalize_netloc(scheme, host))
         except CacheError:
             return []
-        found = [parts[part_id].snapshot(row) for _, part_id, row in self._index.get(key, ())]
+        rows = self._index.get(key, {}).get(kind, ())
+        found = [parts[part_id].snapshot(row) for _, part_id, row in rows]
         return sorted(found, key=lambda s: (s.fetched_at, s.sort_key()))
 
     def __iter__(self) -> Iterator[Snapshot]:
-        """Every snapshot, ordered by origin then time."""
-        for scheme, host in sorted(self.hosts()):
-            yield from self.snapshots(scheme, host)
+        """Every snapshot, ordered by origin, then kind (robots before tdmrep), then time."""
+        self._ensure_loaded()
+        for scheme, host in sorted(self._index):
+            for kind in KINDS:
+                yield from self.snapshots(scheme, host, kind)
 
     def __len__(self) -> int:
         self._ensure_loaded()
-        return sum(len(rows) for rows in self._index.values())
+        return sum(len(rows) for by_kind in self._index.values() for rows in by_kind.values())
 
     def sha256(self) -> str:
         """Digest of the cache's content for run lineage: independent of how rows are split into files.
@@ -350,13 +369,11 @@ class RobotsCache:
             meta = {n: part.columns[n].to_pylist() for n in _COLUMNS if n not in ("body", "fetched_at")}
             stamps = part.columns["fetched_at"].cast(pa.int64()).to_pylist()
             for i, stamp in enumerate(stamps):
-                rows.append(
-                    json.dumps(
-                        [meta["scheme"][i], meta["host"][i], stamp, meta["status"][i], meta["error"][i],
-                         meta["truncated"][i], meta["sha256"][i], meta["final_url"][i], meta["redirects"][i]],
-                        separators=(",", ":"),
-                    )
-                )
+                fields = [meta["scheme"][i], meta["host"][i], stamp, meta["status"][i], meta["error"][i],
+                          meta["truncated"][i], meta["sha256"][i], meta["final_url"][i], meta["redirects"][i]]
+                if meta["kind"][i] != "robots":  # robots rows hash as before the column existed
+                    fields.append(meta["kind"][i])
+                rows.append(json.dumps(fields, separators=(",", ":")))
         digest = hashlib.sha256()
         for row in sorted(rows):
             digest.update(row.encode("utf-8") + b"\n")
@@ -398,6 +415,10 @@ def _read_part(path: Path) -> pa.Table:
     except Exception as exc:  # pyarrow raises several types for corrupt files
         raise CacheError(f"robots cache file {path} is not readable Parquet: {exc}") from exc
     names = table.schema.names
+    for name, value in _OPTIONAL.items():
+        if name not in names:  # a part written before the column existed
+            table = table.append_column(SNAPSHOT_SCHEMA.field(name), pa.array([value] * table.num_rows, pa.string()))
+            names = table.schema.names
     if sorted(names) != sorted(_COLUMNS):
         missing = sorted(set(_COLUMNS) - set(names))
         extra = sorted(set(names) - set(_COLUMNS))
@@ -410,4 +431,7 @@ def _read_part(path: Path) -> pa.Table:
             raise CacheError(f"robots cache file {path}: column {field.name!r} is {actual}, expected {field.type}")
         if not field.nullable and table.column(field.name).null_count:
             raise CacheError(f"robots cache file {path}: column {field.name!r} has nulls")
+    unknown = set(table.column("kind").unique().to_pylist()) - set(KINDS)
+    if unknown:
+        raise CacheError(f"robots cache file {path}: column 'kind' has {sorted(unknown)}, expected one of {KINDS}")
     return table.select(_COLUMNS)

@@ -47,9 +47,10 @@ def robots() -> None:
 @click.option("--batch-size", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Snapshots per cache part file (a crash loses at most one batch).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--no-tdmrep", is_flag=True, help="Do not fetch /.well-known/tdmrep.json (W3C TDMRep) as well.")
 def fetch_cmd(hosts_file, cache_dir, timeout, host_deadline, concurrency, refresh, allow_private, max_bytes,
-              batch_size, no_progress) -> None:
-    """Fetch the robots.txt of every origin in --hosts into --cache (resumable)."""
+              batch_size, no_progress, no_tdmrep) -> None:
+    """Fetch the robots.txt and /.well-known/tdmrep.json of every origin in --hosts into --cache (resumable)."""
     from curate.robots.cache import CacheError, RobotsCache
     from curate.robots.fetch import HostsFileError, RobotsFetcher, fetch_to_cache, read_hosts_file
 
@@ -59,7 +60,8 @@ def fetch_cmd(hosts_file, cache_dir, timeout, host_deadline, concurrency, refres
         fetcher = RobotsFetcher(timeout=timeout, host_deadline=host_deadline, max_bytes=max_bytes,
                                 allow_private=allow_private)
         summary = fetch_to_cache(origins, cache, fetcher, concurrency=concurrency, refresh=refresh,
-                                 batch_size=batch_size, progress=not no_progress and sys.stderr.isatty())
+                                 batch_size=batch_size, progress=not no_progress and sys.stderr.isatty(),
+                                 tdmrep=not no_tdmrep)
     except (HostsFileError, CacheError, ValueError) as exc:
         _fail(str(exc))
         return
@@ -70,12 +72,21 @@ def fetch_cmd(hosts_file, cache_dir, timeout, host_deadline, concurrency, refres
         f"in {summary.seconds:.1f} s ({summary.hosts_per_second:.1f} hosts/s)\n"
         f"statuses: {statuses}\nerrors: {errors}\ncache: {cache_dir}"
     )
+    if not no_tdmrep:
+        t_statuses = ", ".join(f"{k}: {v}" for k, v in sorted(summary.tdmrep_statuses.items())) or "none"
+        t_errors = ", ".join(f"{k}: {v}" for k, v in sorted(summary.tdmrep_errors.items())) or "none"
+        click.echo(f"tdmrep.json: {summary.tdmrep_fetched} fetched, {summary.tdmrep_skipped} already cached; "
+                   f"statuses: {t_statuses}; errors: {t_errors}")
 
 
 # ---- curate robots import -------------------------------------------------------------------------------
 def import_directory(directory: str | Path, cache_dir: str | Path, fetched_at: str,
-                     max_bytes: int = 512000, already: list[Path] | None = None) -> tuple[int, list[Path]]:
-    """Import ``<host>.txt`` files (host may carry ``:port``) as snapshots taken at ``fetched_at``.
+                     max_bytes: int = 512000, already: list[Path] | None = None,
+                     tdmrep_imported: list[Path] | None = None) -> tuple[int, list[Path]]:
+    """Import ``<host>.txt`` files (host may carry ``:port``) as snapshots taken at ``fetched_at``, and
+    ``<host>.tdmrep.json`` files (W3C TDMRep, normally beside them) as snapshots of kind ``tdmrep``; those
+    are counted apart, into ``tdmrep_imported``. Both kinds keep the first ``max_bytes`` (a bigger file is
+    stored truncated, and its truncation is an error recorded when it is used).
 
     Each file becomes two rows, scheme http and scheme https (same host and port): RFC 9309 keys robots.txt
     by origin, and a saved file does not say which scheme it came from, so it stands for both. Returns the
@@ -91,30 +102,36 @@ def import_directory(directory: str | Path, cache_dir: str | Path, fetched_at: s
         raise ValueError(f"{directory} is not a directory")
     snapshots, skipped, count = [], [], 0
     cache = RobotsCache(cache_dir)
-    present = cache.hosts() if Path(cache_dir).is_dir() and cache.part_files() else set()
+    present = (cache.hosts() | cache.hosts("tdmrep")) if Path(cache_dir).is_dir() and cache.part_files() else set()
     for path in sorted(directory.iterdir()):
-        if not path.is_file() or path.suffix != ".txt":
+        kind = "tdmrep" if path.name.endswith(".tdmrep.json") else "robots"
+        if not path.is_file() or (kind == "robots" and path.suffix != ".txt"):
             skipped.append(path)
             continue
-        name = path.name[: -len(".txt")]
+        name = path.name[: -len(".txt" if kind == "robots" else ".tdmrep.json")]
         try:
             parse_origin(f"https://{name}")  # validates the host and port
             parts = urlsplit(f"https://{name}")
             host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
             netloc = f"{host}:{parts.port}" if parts.port else str(host)
         except ValueError as exc:
-            raise ValueError(f"{path}: file name is not <host>.txt ({exc})") from None
-        body = path.read_bytes()
-        new = [snapshot_from_body(scheme, netloc, body, fetched_at, status=200, max_bytes=max_bytes)
-               for scheme in ("http", "https")]
+            raise ValueError(f"{path}: file name is not <host>.txt or <host>.tdmrep.json ({exc})") from None
+        with open(path, "rb") as handle:  # at most max_bytes + 1: a huge file is not read whole
+            body = handle.read(max_bytes + 1)
+        truncated = len(body) > max_bytes
+        new = [snapshot_from_body(scheme, netloc, body[:max_bytes], fetched_at, status=200, truncated=truncated,
+                                  kind=kind) for scheme in ("http", "https")]
         new = [sn for sn in new if (sn.scheme, sn.host) not in present
-               or sn.sort_key() not in {o.sort_key() for o in cache.snapshots(sn.scheme, sn.host)}]
+               or sn.sort_key() not in {o.sort_key() for o in cache.snapshots(sn.scheme, sn.host, kind)}]
         if not new:
             if already is not None:
                 already.append(path)
             continue
         snapshots += new
-        count += 1
+        if kind == "robots":
+            count += 1
+        elif tdmrep_imported is not None:
+            tdmrep_imported.append(path)
     cache.append(snapshots)
     return count, skipped
 
@@ -124,25 +141,30 @@ def import_directory(directory: str | Path, cache_dir: str | Path, fetched_at: s
 @click.option("--cache", "cache_dir", required=True, type=click.Path(file_okay=False), help="Robots cache directory.")
 @click.option("--fetched-at", required=True, help="When the files were fetched (ISO date or time; UTC if no zone).")
 def import_cmd(directory, cache_dir, fetched_at) -> None:
-    """Import saved robots.txt files named <host>.txt (each applies to http and https of that host)."""
+    """Import saved robots.txt files named <host>.txt, and <host>.tdmrep.json files beside them (each applies to
+    http and https of that host)."""
     from curate.robots.cache import CacheError, parse_timestamp
 
     already: list[Path] = []
+    tdmrep: list[Path] = []
     try:
         parse_timestamp(fetched_at)
-        count, skipped = import_directory(directory, cache_dir, fetched_at, already=already)
+        count, skipped = import_directory(directory, cache_dir, fetched_at, already=already, tdmrep_imported=tdmrep)
     except (CacheError, ValueError) as exc:
         _fail(str(exc))
         return
-    if not count and not already:
+    if not count and not already and not tdmrep:
         _fail(f"{directory}: no <host>.txt files to import" + (f" ({len(skipped)} other entries)" if skipped else ""))
     click.echo(f"imported {count} robots.txt files (2 snapshots each: http and https) into {cache_dir}")
+    if tdmrep:
+        click.echo(f"imported {len(tdmrep)} tdmrep.json files (2 snapshots each: http and https)")
     if already:
         click.echo(f"{len(already)} files already in the cache with the same fetch time and content: not added "
                    f"again", err=True)
     if skipped:
         shown = ", ".join(p.name for p in skipped[:5]) + (" ..." if len(skipped) > 5 else "")
-        click.echo(f"skipped {len(skipped)} entries that are not <host>.txt files: {shown}", err=True)
+        click.echo(f"skipped {len(skipped)} entries that are not <host>.txt or <host>.tdmrep.json files: {shown}",
+                   err=True)
 
 
 # ---- curate robots check --------------------------------------------------------------------------------

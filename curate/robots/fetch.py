@@ -1,5 +1,9 @@
 """Fetch robots.txt files of many origins into the robots cache, safely and concurrently.
 
+With ``tdmrep=True`` (the ``curate robots fetch`` default) each origin's ``/.well-known/tdmrep.json`` (W3C
+TDMRep) is fetched too, by the same rules (address checks, redirects, size cap, deadline), into rows of kind
+``tdmrep``; a 404 there is the common case and simply means "no TDMRep file".
+
 Why threads: robots.txt fetching is network-bound and `requests` is blocking; a ThreadPoolExecutor with
 hundreds of workers keeps hundreds of fetches in flight (the GIL is released while waiting on sockets)
 without adding an async HTTP stack, and each worker owns a `requests.Session` (pooled connections,
@@ -112,6 +116,11 @@ class Origin:
     def robots_url(self) -> str:
         """``scheme://host/robots.txt``."""
         return f"{self.scheme}://{self.host}/robots.txt"
+
+    @property
+    def tdmrep_url(self) -> str:
+        """``scheme://host/.well-known/tdmrep.json`` (W3C TDMRep)."""
+        return f"{self.scheme}://{self.host}/.well-known/tdmrep.json"
 
 
 def parse_origin(text: str) -> Origin:
@@ -336,12 +345,17 @@ class RobotsFetcher:
             session.close()
 
     # ---- one origin ---------------------------------------------------------------------------------
-    def fetch(self, origin: Origin) -> Snapshot:
-        """Fetch ``origin``'s robots.txt; every outcome (errors included) is a `Snapshot`."""
+    def fetch(self, origin: Origin, kind: str = "robots") -> Snapshot:
+        """Fetch ``origin``'s robots.txt (``kind="tdmrep"``: its /.well-known/tdmrep.json); every outcome
+        (errors included) is a `Snapshot` of that kind."""
         fetched_at = datetime.now(timezone.utc)
         deadline = time.monotonic() + self.host_deadline
         session, adapter = self._session()
-        url, redirects, status, body, truncated = origin.robots_url, 0, None, b"", False
+        if kind not in ("robots", "tdmrep"):
+            raise ValueError(f"kind must be robots or tdmrep, not {kind!r}")
+        start = origin.robots_url if kind == "robots" else origin.tdmrep_url
+        headers = self.headers if kind == "robots" else {**self.headers, "Accept": "application/json, */*;q=0.5"}
+        url, redirects, status, body, truncated = start, 0, None, b"", False
         seen = {url_key(url)}
         try:
             while True:
@@ -351,7 +365,7 @@ class RobotsFetcher:
                     raise _Refused("deadline")
                 limit = min(self.timeout, remaining)
                 response = session.get(
-                    url, headers=self.headers, stream=True, allow_redirects=False, timeout=(limit, limit),
+                    url, headers=headers, stream=True, allow_redirects=False, timeout=(limit, limit),
                     proxies={url.split(":", 1)[0]: proxy} if proxy else {}, verify=self._verify,
                 )
                 try:
@@ -366,12 +380,12 @@ class RobotsFetcher:
                     response.close()
                 return snapshot_from_body(
                     origin.scheme, origin.host, body, fetched_at, status=status, final_url=url,
-                    redirects=redirects, truncated=truncated,
+                    redirects=redirects, truncated=truncated, kind=kind,
                 )
         except Exception as exc:  # every failure is recorded, never raised: one bad host must not stop a run
             return snapshot_from_body(
                 origin.scheme, origin.host, body, fetched_at, status=status, error=classify_error(exc),
-                final_url=url, redirects=redirects, truncated=truncated,
+                final_url=url, redirects=redirects, truncated=truncated, kind=kind,
             )
 
     def _next_hop(self, url: str, location: str, seen: set, redirects: int) -> str:
@@ -441,10 +455,18 @@ class RobotsFetcher:
         return b"".join(chunks)[: self.max_bytes], True
 
     # ---- many origins -------------------------------------------------------------------------------
+    def _fetch_job(self, job: Origin | tuple[Origin, str]) -> Snapshot:
+        if isinstance(job, Origin):
+            return self.fetch(job)
+        origin, kind = job
+        return self.fetch(origin) if kind == "robots" else self.fetch(origin, kind)
+
     def fetch_many(
-        self, origins: Sequence[Origin], concurrency: int = DEFAULT_CONCURRENCY, max_buffered: int = 4096
+        self, origins: Sequence[Origin | tuple[Origin, str]], concurrency: int = DEFAULT_CONCURRENCY,
+        max_buffered: int = 4096,
     ) -> Iterator[Snapshot]:
-        """Fetch ``origins`` with ``concurrency`` workers; yields snapshots in the order of ``origins``.
+        """Fetch ``origins`` with ``concurrency`` workers; yields snapshots in the order of ``origins``. An
+        item may be ``(origin, kind)`` to fetch that kind (``tdmrep``) instead of the robots.txt.
 
         At most ``max_buffered`` results wait (for a slower earlier origin) or run at once, bounding memory."""
         if concurrency < 1:
@@ -461,7 +483,7 @@ class RobotsFetcher:
                         and len(pending) < 2 * concurrency
                         and len(pending) + len(done_results) < limit
                     ):
-                        pending[pool.submit(self.fetch, origins[next_submit])] = next_submit
+                        pending[pool.submit(self._fetch_job, origins[next_submit])] = next_submit
                         next_submit += 1
                     finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for future in finished:
@@ -546,6 +568,11 @@ class FetchSummary:
     statuses: Counter = field(default_factory=Counter)
     errors: Counter = field(default_factory=Counter)
     parts: list[Path] = field(default_factory=list)
+    # tdmrep.json fetches (counted apart: the counts above are about robots.txt)
+    tdmrep_fetched: int = 0
+    tdmrep_skipped: int = 0
+    tdmrep_statuses: Counter = field(default_factory=Counter)
+    tdmrep_errors: Counter = field(default_factory=Counter)
 
     @property
     def hosts_per_second(self) -> float:
@@ -579,17 +606,30 @@ def fetch_to_cache(
     refresh: bool = False,
     batch_size: int = 1000,
     progress: bool = False,
+    tdmrep: bool = False,
 ) -> FetchSummary:
-    """Fetch the origins' robots.txt into ``cache``, resumably: origins already cached are skipped unless
-    ``refresh``. Rows are appended every ``batch_size`` origins (a crash loses at most one batch), in input
-    order (deterministic parts). The fetcher's sessions are closed at the end."""
+    """Fetch the origins' robots.txt (and with ``tdmrep`` their /.well-known/tdmrep.json) into ``cache``,
+    resumably: what is already cached (per kind) is skipped unless ``refresh``. Rows are appended every
+    ``batch_size`` fetches (a crash loses at most one batch), in input order (deterministic parts). The
+    fetcher's sessions are closed at the end."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     fetcher = fetcher or RobotsFetcher()
     wanted = list(dict.fromkeys(origins))
     cached = set() if refresh else cache.hosts()
-    todo = [o for o in wanted if (o.scheme, o.host) not in cached]
+    todo: list = [o for o in wanted if (o.scheme, o.host) not in cached]
     summary = FetchSummary(requested=len(wanted), skipped=len(wanted) - len(todo))
+    if tdmrep:  # each origin's two files side by side, so a host's fetches stay together in the parts
+        have = set() if refresh else cache.hosts("tdmrep")
+        jobs: list = []
+        for o in wanted:
+            if (o.scheme, o.host) not in cached:
+                jobs.append(o)
+            if (o.scheme, o.host) not in have:
+                jobs.append((o, "tdmrep"))
+            else:
+                summary.tdmrep_skipped += 1
+        todo = jobs
     started = time.monotonic()
     bar = _progress(progress)
     batch: list[Snapshot] = []
@@ -598,11 +638,18 @@ def fetch_to_cache(
             task = bar.add_task("fetch", total=len(todo))
             for snapshot in fetcher.fetch_many(todo, concurrency):
                 batch.append(snapshot)
-                summary.fetched += 1
-                if snapshot.error is not None:
-                    summary.errors[snapshot.error] += 1
+                if snapshot.kind == "tdmrep":
+                    summary.tdmrep_fetched += 1
+                    if snapshot.error is not None:
+                        summary.tdmrep_errors[snapshot.error] += 1
+                    else:
+                        summary.tdmrep_statuses[snapshot.status] += 1
                 else:
-                    summary.statuses[snapshot.status] += 1
+                    summary.fetched += 1
+                    if snapshot.error is not None:
+                        summary.errors[snapshot.error] += 1
+                    else:
+                        summary.statuses[snapshot.status] += 1
                 bar.advance(task)
                 if len(batch) >= batch_size:
                     summary.parts.append(cache.append(batch))
