@@ -35,6 +35,7 @@ class ConfigError(Exception):
 LIST_STR = "list[str]"
 AGENTS = "agents"  # a bundled list name, a list file (relative to the pipeline file), or a YAML list of agents
 BUNDLED_AGENTS = ("apertus", "ai-robots-txt")
+OPTOUT_SIGNALS = ("robots", "tdmrep", "noai", "aipref", "content-signal")  # = curate.robots.policy.SIGNALS
 Spec = tuple
 
 BLOCKS: dict[str, dict[str, Spec]] = {
@@ -46,6 +47,8 @@ BLOCKS: dict[str, dict[str, Spec]] = {
         "granularity": (str, "url", ("url", "host")),
         "registered_domain_fallback": (bool, False, None),
         "status_rules": (dict, None, None),
+        # which reservations are honoured; absent = all five (OPTOUT_SIGNALS), [robots] = Apertus
+        "signals": (LIST_STR, None, None),
     },
     "language": {
         "keep": (LIST_STR, None, None),
@@ -224,6 +227,16 @@ def _validate_values(where: str, name: str, cfg: dict) -> None:
         for t in cfg["types"]:
             if t not in MARKERS:
                 raise ConfigError(f"{where}: key 'types' has unknown PII type {t!r}; known: {', '.join(MARKERS)}")
+    if name == "optout":
+        if cfg["signals"] is None:
+            cfg["signals"] = list(OPTOUT_SIGNALS)
+        unknown = [v for v in cfg["signals"] if v not in OPTOUT_SIGNALS]
+        if unknown or not cfg["signals"]:
+            raise ConfigError(f"{where}: key 'signals' has unknown signal(s) {', '.join(map(repr, unknown))}; known: "
+                              f"{', '.join(OPTOUT_SIGNALS)}" if unknown else
+                              f"{where}: key 'signals' must name at least one of {', '.join(OPTOUT_SIGNALS)}")
+        if len(set(cfg["signals"])) != len(cfg["signals"]):
+            raise ConfigError(f"{where}: key 'signals' names a signal twice: {cfg['signals']}")
     if name == "optout" and isinstance(cfg["agents"], str) and cfg["agents"] not in BUNDLED_AGENTS \
             and not os.path.isfile(cfg["agents"]):
         raise ConfigError(f"{where}: key 'agents' must be 'apertus', 'ai-robots-txt', a list of agents or an existing "

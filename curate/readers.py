@@ -33,6 +33,7 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 from curate.blocks.base import FILE_END, QUARANTINED, mark, state
+from curate.robots.signals import capture_headers, scan_meta
 
 DUMP_RE = re.compile(r"CC-MAIN-\d{4}-\d{2}")
 CODE_EXTENSIONS = {
@@ -427,11 +428,16 @@ class InputReader(PipelineStep):
                     else:
                         ctype = (rec.http_headers.get_header("Content-Type") if rec.http_headers else
                                  h.get_header("Content-Type")) or ""
+                        # opt-out signals of the page itself (bounded; see curate.robots.signals)
+                        signals = capture_headers(rec.http_headers.headers) if rec.http_headers else {}
+                        if "html" in ctype.lower():
+                            scan_meta(payload, signals)
+                        extra = {"page_signals": signals} if signals.get("headers") or signals.get("meta") else None
                         if "html" not in ctype.lower() and "text/plain" not in ctype.lower():
                             yield self._quarantine(f, row, "input.unsupported_content_type",
                                                    f"{rtype} record with Content-Type {ctype or 'none'!r}", doc_id)
                         elif "text/plain" in ctype.lower():
-                            yield self._make(f, row, payload, url, doc_id, dump, date)
+                            yield self._make(f, row, payload, url, doc_id, dump, date, extra)
                         else:
                             if extractor is None:
                                 from datatrove.pipeline.extractors import Trafilatura
@@ -450,7 +456,7 @@ class InputReader(PipelineStep):
                             except Exception as e:
                                 yield self._quarantine(f, row, "input.extraction_failed", f"{type(e).__name__}: {e}", doc_id)
                             else:
-                                doc = self._make(f, row, text, url, doc_id, dump, date)
+                                doc = self._make(f, row, text, url, doc_id, dump, date, extra)
                                 if state(doc)["reason"] == "input.missing_text":
                                     state(doc)["reason"] = "input.no_text_extracted"
                                 yield doc

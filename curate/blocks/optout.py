@@ -1,12 +1,16 @@
-"""optout: drop what a site's robots.txt refuses to AI crawlers, for every crawl year.
+"""optout: drop what a site reserves against AI use, for every crawl year.
 
-The decision comes from `curate.robots.policy.OptoutPolicy` over the time-stamped robots cache; the
-manifest detail carries its evidence (blocking agents, group, rule and line, robots.txt sha256, fetch
-time, policy).
+The decision comes from `curate.robots.policy.OptoutPolicy` over the time-stamped robots cache (robots.txt
+Allow/Disallow, Content-Usage and Content-Signal lines, tdmrep.json) and the page's own headers and meta
+tags that the WARC reader kept (``doc.metadata["page_signals"]``); ``signals`` chooses which are honoured
+(default: all five). The manifest detail carries the evidence (blocking agents, group, rule and line,
+the tdmrep rule, the header or tag, robots.txt / tdmrep.json sha256 and fetch time, policy).
 """
 from __future__ import annotations
 
 from curate.blocks.base import DROPPED, CurateBlock, mark, record
+
+PAGE_SIGNALS = "page_signals"  # doc.metadata key the WARC reader fills (curate.robots.signals)
 
 
 class Optout(CurateBlock):
@@ -14,8 +18,11 @@ class Optout(CurateBlock):
     stage = "optout"
 
     def __init__(self, cache: str, agents: str = "apertus", policy: str = "retroactive", star: bool = True,
-                 granularity: str = "url", registered_domain_fallback: bool = False, status_rules: dict | None = None):
+                 granularity: str = "url", registered_domain_fallback: bool = False, status_rules: dict | None = None,
+                 signals: list[str] | None = None):
         super().__init__()
+        from curate.robots.policy import SIGNALS
+
         self.cache_dir = cache
         self.agents = agents
         self.policy_name = policy
@@ -23,6 +30,7 @@ class Optout(CurateBlock):
         self.granularity = granularity
         self.registered_domain_fallback = registered_domain_fallback
         self.status_rules = status_rules
+        self.signals = list(SIGNALS) if signals is None else list(signals)
 
     def setup(self) -> None:
         from curate.robots.agents import load_agents
@@ -34,10 +42,11 @@ class Optout(CurateBlock):
         self.policy = OptoutPolicy(cache, load_agents(self.agents), policy=self.policy_name, star=self.star,
                                    granularity=self.granularity,
                                    registered_domain_fallback=self.registered_domain_fallback,
-                                   status_rules=self.status_rules)
+                                   status_rules=self.status_rules, signals=self.signals)
 
     def process(self, doc) -> None:
-        d = self.policy.decide(doc.metadata["url"], doc.metadata.get("date"))
+        meta = doc.metadata
+        d = self.policy.decide(meta["url"], meta.get("date"), meta.get(PAGE_SIGNALS))
         if d.allowed:
             record(doc, "optout", d.evidence)
         else:

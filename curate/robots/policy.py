@@ -39,6 +39,25 @@ Reason codes: ``optout.robots`` (a rule blocked an agent), ``optout.server_error
 ``optout.fetch_error`` (a network error under a disallow rule), ``optout.status`` (any other status under a
 disallow rule). Kept documents have reason None and evidence such as ``{"robots": "allowed"}`` or
 ``{"robots": "not_cached"}``.
+
+Signals beyond Allow/Disallow (``signals``; all five by default, ``["robots"]`` reproduces Apertus)
+    ``robots``          Allow/Disallow and the status rules above.
+    ``aipref``          IETF AIPREF ``Content-Usage`` lines of the robots.txt group that applies to an agent
+                        (``train-ai=n`` refuses; evidence under ``aipref``: the line, its number, the
+                        snapshot) and the page's ``Content-Usage`` header. Reason ``optout.aipref``.
+    ``content-signal``  Cloudflare ``Content-Signal`` lines (``ai-train=no`` refuses); no line = no
+                        preference. Reason ``optout.content_signal``.
+    ``tdmrep``          W3C TDMRep: the origin's ``/.well-known/tdmrep.json`` (cache rows of kind
+                        ``tdmrep``, chosen by the same policy as robots.txt; the first matching entry
+                        decides), overridden by the page's ``tdm-reservation`` header, itself overridden by
+                        its meta tag; absence never resets. 1 refuses (``optout.tdmrep``). Only a 2xx
+                        tdmrep.json is read: any other status, a fetch error or a broken file declares
+                        nothing (TDMRep has no "unreachable means reserved" rule); errors are recorded.
+    ``noai``            ``X-Robots-Tag`` / ``<meta name="robots">`` noai, noimageai, noml
+                        (``optout.noai``).
+    Robots.txt signal lines and tdmrep.json come from the cache; headers and meta tags from the page
+    (``page``, see `curate.robots.signals`). When several signals refuse, the reason is the first in
+    `SIGNALS` order and ``refused_by_signals`` lists them all; ``decided_by`` names the deciding one.
 """
 from __future__ import annotations
 
@@ -51,17 +70,30 @@ from typing import Any, Callable, Generic, Hashable, Literal, Sequence, TypeVar
 
 from curate.robots.cache import RobotsCache, Snapshot, origin_of_url, parse_timestamp
 from curate.robots.matcher import RobotsTxt
+from curate.robots.signals import _agent_names, page_refusals
+from curate.robots.tdmrep import TdmRep
 
 __all__ = [
     "DEFAULT_STATUS_RULES",
     "GRANULARITIES",
     "POLICIES",
+    "SIGNALS",
+    "SIGNAL_REASONS",
     "OptoutDecision",
     "OptoutPolicy",
     "parse_crawl_date",
 ]
 
 POLICIES = ("retroactive", "as-of-crawl", "strictest")
+SIGNALS = ("robots", "tdmrep", "noai", "aipref", "content-signal")  # also the order in which reasons win
+SIGNAL_REASONS = {
+    "robots": ("optout.robots", "optout.server_error", "optout.fetch_error", "optout.status"),
+    "tdmrep": ("optout.tdmrep",),
+    "noai": ("optout.noai",),
+    "aipref": ("optout.aipref",),
+    "content-signal": ("optout.content_signal",),
+}
+_EVIDENCE_KEY = {"aipref": "aipref", "content-signal": "content_signal", "noai": "noai"}
 GRANULARITIES = ("url", "host")
 DEFAULT_STATUS_RULES: dict[str, str] = {
     "1xx": "allow",
@@ -124,6 +156,18 @@ class _Entry:
     robots: RobotsTxt | None
     meta: dict[str, Any]
     host_outcome: tuple | None = None  # memo for host granularity
+    host_signals: dict | None = None  # the same for the signal lines
+    signal_errors: dict | None = None  # malformed Content-Usage / Content-Signal lines, read once
+
+
+@dataclass
+class _TdmEntry:
+    """One tdmrep.json snapshot: its parsed file (None unless a 2xx body) and state."""
+
+    stamp: datetime
+    state: str  # parsed | error | no_file | fetch_error | redirect | unreachable | other_status
+    tdm: TdmRep | None
+    meta: dict[str, Any]
 
 
 @dataclass
@@ -191,6 +235,7 @@ class OptoutPolicy:
         registered_domain_fallback: bool = False,
         status_rules: dict | None = None,
         memo_size: int = _DEFAULT_MEMO,
+        signals: Sequence[str] = SIGNALS,
     ) -> None:
         if policy not in POLICIES:
             raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
@@ -199,6 +244,14 @@ class OptoutPolicy:
         agents = list(agents)
         if not agents or not all(isinstance(a, str) and a.strip() for a in agents):
             raise ValueError(f"agents must be a non-empty list of user-agent names, got {agents!r}")
+        signals = list(signals)
+        unknown = [s for s in signals if s not in SIGNALS]
+        if unknown or not signals:
+            raise ValueError(f"signals must be a non-empty list of {SIGNALS}, got {signals!r}")
+        self.signals = tuple(s for s in SIGNALS if s in signals)  # canonical order
+        self._on = frozenset(self.signals)
+        self._only_robots = self.signals == ("robots",)
+        self._names = _agent_names(agents)
         self.cache = cache
         self.agents = tuple(agents)  # a tuple: RobotsTxt reuses its per-file plan by identity
         self.policy = policy
@@ -208,31 +261,151 @@ class OptoutPolicy:
         self.status_rules = _check_rules(status_rules)
         self._histories: _LRU[tuple[str, str], _History | None] = _LRU(memo_size)
         self._parsed: _LRU[tuple[str, bool], RobotsTxt | None] = _LRU(memo_size)
+        self._tdm_histories: _LRU[tuple[str, str], _History | None] = _LRU(memo_size)
+        self._tdm_parsed: _LRU[tuple[str, bool], TdmRep] = _LRU(memo_size)
         self._extract: Any = None
 
     # ---- public ---------------------------------------------------------------------------------------
-    def decide(self, url: str, crawl_date: datetime | date | str | None = None) -> OptoutDecision:
-        """Keep or drop the document at ``url`` crawled at ``crawl_date`` (used by ``as-of-crawl`` only).
+    def decide(self, url: str, crawl_date: datetime | date | str | None = None,
+               page: dict | None = None) -> OptoutDecision:
+        """Keep or drop the document at ``url`` crawled at ``crawl_date`` (used by ``as-of-crawl`` only);
+        ``page`` holds the signals the page itself carried (`curate.robots.signals`, WARC input).
 
         Raises ValueError for a crawl date that cannot be read; a URL without an http(s) origin is kept with
-        ``{"robots": "no_origin"}``."""
+        ``{"robots": "no_origin"}`` (its page signals still apply)."""
         origin = origin_of_url(url) if isinstance(url, str) else None
+        found: dict[str, Any] = {}  # robots.txt signal lines refusing, by signal
         if origin is None:
-            return OptoutDecision(True, None, {"robots": "no_origin", "policy": self.policy})
+            decision = OptoutDecision(True, None, {"robots": "no_origin", "policy": self.policy})
+        else:
+            decision = self._robots_decision(origin, url, crawl_date, found)
+        if self._only_robots:
+            return decision
+        evidence = decision.evidence
+        refused = {"robots": decision.reason} if not decision.allowed else {}
+        for signal, items in found.items():
+            refused[signal] = SIGNAL_REASONS[signal][0]
+            evidence[_EVIDENCE_KEY[signal]] = items
+        page_found, levels, page_errors = page_refusals(page, self.agents, self._on, self._names)
+        for signal, items in page_found.items():
+            refused[signal] = SIGNAL_REASONS[signal][0]
+            key = _EVIDENCE_KEY[signal]
+            evidence[key] = evidence.get(key, []) + items
+        if "tdmrep" in self._on:
+            tdm = self._tdm_decision(origin, url, crawl_date, levels)
+            evidence["tdmrep"] = tdm
+            if tdm["tdm-reservation"] == 1:
+                refused["tdmrep"] = "optout.tdmrep"
+        if page_errors:
+            evidence["page_errors"] = page_errors
+        if not refused:
+            return OptoutDecision(True, None, evidence)
+        order = [s for s in SIGNALS if s in refused]
+        evidence["decided_by"] = order[0]
+        evidence["refused_by_signals"] = order
+        return OptoutDecision(False, refused[order[0]], evidence)
+
+    def _robots_decision(self, origin: tuple[str, str], url: str, crawl_date: Any, found: dict) -> OptoutDecision:
+        """The robots.txt part: Allow/Disallow (``robots``) and, into ``found``, refusing signal lines."""
         history = self._histories.get_or_make(origin, lambda: self._history(*origin))
         origin_text = f"{origin[0]}://{origin[1]}"
         if history is None:
             return OptoutDecision(True, None, {"robots": "not_cached", "policy": self.policy, "origin": origin_text})
         target = url if self.granularity == "url" else history.looked_up + "/"
         if self.policy == "strictest":
-            return self._strictest(history, origin_text, target)
+            return self._strictest(history, origin_text, target, found)
         entry, selection, crawl = self._select(history, crawl_date)
         allowed, reason, state, blocking = self._evaluate(entry, target)
         evidence = self._evidence(history, origin_text, entry, state, blocking)
         evidence["selection"] = selection
         if self.policy == "as-of-crawl":
             evidence["crawl_date"] = None if crawl is None else crawl.isoformat()
+        if not self._only_robots:
+            found.update(self._line_signals(entry, target))
+            if entry.signal_errors:
+                evidence["signal_errors"] = entry.signal_errors
         return OptoutDecision(allowed, reason, evidence)
+
+    # ---- robots.txt signal lines ----------------------------------------------------------------------
+    def _line_signals(self, entry: _Entry, target: str) -> dict[str, list[dict]]:
+        """Refusing Content-Usage (``aipref``) and Content-Signal lines of one snapshot for ``target``."""
+        if entry.robots is None or entry.rule != "parse":
+            return {}
+        if self.granularity == "host" and entry.host_signals is not None:
+            return entry.host_signals
+        out: dict[str, list[dict]] = {}
+        for signal, kind, category in (("aipref", "content-usage", "train-ai"),
+                                       ("content-signal", "content-signal", "ai-train")):
+            if signal not in self._on:
+                continue
+            refusals = entry.robots.signal_refusals(self.agents, target, kind, category, star=self.star)
+            if refusals:
+                out[signal] = [
+                    {"source": "robots.txt", "agents": list(r.agents), "group": list(r.group), "rule": r.rule,
+                     "line": r.line, "pattern": r.pattern, "category": r.category,
+                     "snapshot": {"fetched_at": entry.meta["fetched_at"], "sha256": entry.meta["sha256"]}}
+                    for r in refusals
+                ]
+        if self.granularity == "host":
+            entry.host_signals = out
+        return out
+
+    # ---- TDMRep ---------------------------------------------------------------------------------------
+    def _tdm_decision(self, origin: tuple[str, str] | None, url: str, crawl_date: Any, levels: dict) -> dict:
+        """TDMRep with its precedence: the well-known file, then the header, then the meta tag."""
+        well_known = self._tdm_file(origin, url, crawl_date)
+        value, source = well_known.get("tdm-reservation"), "well-known" if well_known.get(
+            "tdm-reservation") is not None else None
+        out: dict[str, Any] = {}
+        for level in ("header", "meta"):  # each overrides what came before; absence never resets
+            if level in levels:
+                level_value, written = levels[level]
+                out[level] = written
+                if value is not None and level_value != value:
+                    out.setdefault("overrides", []).append({"source": source, "tdm-reservation": value})
+                value, source = level_value, level
+        if "policy" in levels:
+            out["tdm-policy"] = levels["policy"]
+        return {"tdm-reservation": value, "decided_by": source, "well_known": well_known, **out}
+
+    def _tdm_file(self, origin: tuple[str, str] | None, url: str, crawl_date: Any) -> dict:
+        if origin is None:
+            return {"state": "no_origin"}
+        history = self._tdm_histories.get_or_make(origin, lambda: self._history(*origin, kind="tdmrep"))
+        if history is None:
+            return {"state": "not_cached"}
+        target = url if self.granularity == "url" else history.looked_up + "/"
+        if self.policy == "strictest":
+            outcomes = [(e, self._tdm_evaluate(e, target)) for e in history.entries]
+            reserving = [(e, o) for e, o in outcomes if o.get("tdm-reservation") == 1]
+            entry, outcome = reserving[-1] if reserving else outcomes[-1]
+            outcome = dict(outcome, selection="newest_reserving" if reserving else "all",
+                           snapshots_checked=len(outcomes))
+        else:
+            entry, selection, _crawl = self._select(history, crawl_date)
+            outcome = dict(self._tdm_evaluate(entry, target), selection=selection)
+        outcome["snapshot"] = dict(entry.meta)
+        if history.fallback:
+            outcome["fallback"] = "registered_domain"
+        return outcome
+
+    @staticmethod
+    def _tdm_evaluate(entry: _TdmEntry, target: str) -> dict:
+        if entry.tdm is None:
+            return {"state": entry.state}
+        tdm = entry.tdm
+        if tdm.error is not None:
+            return {"state": "error", "error": tdm.error}
+        rule = tdm.match(target)
+        out: dict[str, Any]
+        if rule is None:
+            out = {"state": "no_match"}
+        else:
+            state = {1: "reserved", 0: "not_reserved"}.get(rule.reservation, "unset")
+            out = {"state": state, "tdm-reservation": rule.reservation, "rule": rule.to_dict()}
+        if tdm.entry_errors:
+            out["file_errors"] = {"count": tdm.entry_errors, "first": list(tdm.errors[:3])}
+        return out
 
     # ---- selection and evaluation ---------------------------------------------------------------------
     def _select(self, history: _History, crawl_date: Any) -> tuple[_Entry, str, datetime | None]:
@@ -246,12 +419,15 @@ class OptoutPolicy:
             return history.entries[0], "oldest_after_crawl", crawl
         return history.entries[index - 1], "at_or_before_crawl", crawl
 
-    def _strictest(self, history: _History, origin_text: str, target: str) -> OptoutDecision:
+    def _strictest(self, history: _History, origin_text: str, target: str, found: dict | None = None
+                   ) -> OptoutDecision:
         refusals = []
         for entry in history.entries:
             outcome = self._evaluate(entry, target)
             if not outcome[0]:
                 refusals.append((entry, outcome))
+            if found is not None and not self._only_robots:
+                found.update(self._line_signals(entry, target))  # entries are oldest first: the newest wins
         if not refusals:
             newest = history.entries[-1]
             _, _, state, blocking = self._evaluate(newest, target)
@@ -271,7 +447,9 @@ class OptoutPolicy:
         """(allowed, reason, robots state, blocking agents) of one snapshot for one URL."""
         if self.granularity == "host" and entry.host_outcome is not None:
             return entry.host_outcome
-        if entry.rule == "parse" and entry.robots is not None:
+        if "robots" not in self._on:  # the file is still read for its signal lines
+            outcome: tuple = (True, None, "not_honoured", [])
+        elif entry.rule == "parse" and entry.robots is not None:
             blocks = entry.robots.blocking(self.agents, target, star=self.star)
             if blocks:  # one record per refused agent, grouped by the rule that refuses it
                 blocking = [
@@ -279,7 +457,7 @@ class OptoutPolicy:
                     for b in blocks
                     for agent in b.agents
                 ]
-                outcome: tuple = (False, "optout.robots", "disallowed", blocking)
+                outcome = (False, "optout.robots", "disallowed", blocking)
             else:
                 outcome = (True, None, "allowed", [])
         elif entry.rule == "disallow":
@@ -312,16 +490,17 @@ class OptoutPolicy:
         return evidence
 
     # ---- histories ------------------------------------------------------------------------------------
-    def _history(self, scheme: str, host: str) -> _History | None:
-        snapshots = self.cache.snapshots(scheme, host)
+    def _history(self, scheme: str, host: str, kind: str = "robots") -> _History | None:
+        snapshots = self.cache.snapshots(scheme, host, kind)
         fallback = False
         if not snapshots and self.registered_domain_fallback:
             parent = self._registered_domain(host)
             if parent is not None:
-                snapshots, host, fallback = self.cache.snapshots(scheme, parent), parent, True
+                snapshots, host, fallback = self.cache.snapshots(scheme, parent, kind), parent, True
         if not snapshots:
             return None
-        entries = [self._entry(s) for s in snapshots]
+        make = self._entry if kind == "robots" else self._tdm_entry
+        entries = [make(s) for s in snapshots]
         return _History(f"{scheme}://{host}", fallback, entries, [e.stamp for e in entries])
 
     def _registered_domain(self, host: str) -> str | None:
@@ -369,5 +548,29 @@ class OptoutPolicy:
             "truncated": snapshot.truncated,
             "final_url": snapshot.final_url,
         }
-        return _Entry(snapshot.fetched_at, snapshot.status, snapshot.error, rule, state, robots, meta)
+        entry = _Entry(snapshot.fetched_at, snapshot.status, snapshot.error, rule, state, robots, meta)
+        if robots is not None and not self._only_robots:
+            count, first = robots.signal_errors
+            if count:
+                entry.signal_errors = {"count": count, "first": first[:3]}
+        return entry
+
+    def _tdm_entry(self, snapshot: Snapshot) -> _TdmEntry:
+        meta = {
+            "fetched_at": snapshot.fetched_at.isoformat(),
+            "status": snapshot.status,
+            "error": snapshot.error,
+            "sha256": snapshot.sha256,
+            "truncated": snapshot.truncated,
+            "final_url": snapshot.final_url,
+        }
+        if snapshot.error is not None:
+            return _TdmEntry(snapshot.fetched_at, "fetch_error", None, meta)
+        status = snapshot.status or 0
+        if not 200 <= status < 300:
+            state = "no_file" if 400 <= status < 500 else _STATE_OF_CLASS.get(status // 100, "other_status")
+            return _TdmEntry(snapshot.fetched_at, state, None, meta)
+        key = (snapshot.sha256, snapshot.truncated)
+        tdm = self._tdm_parsed.get_or_make(key, lambda: TdmRep.parse(snapshot.body, snapshot.truncated))
+        return _TdmEntry(snapshot.fetched_at, "error" if tdm.error else "parsed", tdm, meta)
 
