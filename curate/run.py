@@ -353,6 +353,11 @@ def finalize(out_dir: Path, pipe: Pipeline, files: list[InputFile], run_id: str,
         "outputs": dict(sorted(outputs.items())),
         "totals": {k: sum(m[k] for m in markers) for k in ("documents", "kept", "dropped", "quarantined", "tokens")},
     }
+    optout = pipe.block("optout")
+    if optout is not None:  # which reservations the run honoured and what each removed (from the manifests)
+        from curate.summary import optout_signal_counts
+
+        info["optout_signals"] = optout_signal_counts(out_dir, optout.get("signals") or ["robots"])
     if merged is not None:  # a rerun after `curate merge` keeps the merge's record
         info["merged"] = merged
     tmp = out_dir / "run.json.tmp"

@@ -1,6 +1,7 @@
 """`curate why`: the decision trail of one document, with the evidence each block recorded.
 
-Each stage is rendered as readable lines (optout: the robots.txt snapshot and the refusing rules;
+Each stage is rendered as readable lines (optout: the robots.txt snapshot and the refusing rules, and the
+signal that decided with its source: robots.txt line, tdmrep rule, header or meta tag;
 language: code and score; toxicity: score, threshold and how it was set, the scorer and its model's
 sha256; license: the license, its category and the snippet; PII: counts by type). `--json` prints the
 manifest row with `detail` parsed instead.
@@ -65,9 +66,74 @@ def _optout_lines(ev: dict) -> list[str]:
         grp = ", ".join(grp) if isinstance(grp, (list, tuple)) else grp
         lines.append(f"{IND}robots.txt refuses agent {b.get('agent')}: group [User-agent: {grp}] "
                      f"rule '{b.get('rule')}' at line {b.get('line')}")
+    lines += _signal_lines(ev)
     for k in sorted(set(ev) - {"robots", "policy", "selection", "granularity", "looked_up", "origin", "snapshot",
-                               "agents"}):
+                               "agents", *_SIGNAL_KEYS}):
         lines.append(f"{IND}{k}: {_fmt(ev[k])}")
+    return lines
+
+
+_SIGNAL_KEYS = ("decided_by", "refused_by_signals", "tdmrep", "aipref", "content_signal", "noai", "page_errors",
+                "signal_errors")
+_SIGNAL_NAMES = {"robots": "robots.txt Allow/Disallow", "tdmrep": "TDMRep", "noai": "noai",
+                 "aipref": "AIPREF Content-Usage", "content-signal": "Content-Signal"}
+
+
+def _source(item: dict) -> str:
+    """Where a refusing signal was found: the robots.txt line (with its snapshot), the header or the tag."""
+    if item.get("source") == "robots.txt":
+        snap = item.get("snapshot") or {}
+        grp = ", ".join(item.get("group") or [])
+        return (f"robots.txt line {item.get('line')} '{item.get('rule')}' [User-agent: {grp}] for "
+                f"{', '.join(item.get('agents') or [])} (snapshot fetched_at {snap.get('fetched_at')}, "
+                f"sha256 {snap.get('sha256')})")
+    if item.get("source") == "header":
+        return f"HTTP header '{item.get('header')}'"
+    if item.get("source") == "meta":
+        return f"meta tag {item.get('tag')}"
+    return _fmt(item)
+
+
+def _signal_lines(ev: dict) -> list[str]:
+    lines = []
+    if ev.get("decided_by"):
+        others = [s for s in ev.get("refused_by_signals") or [] if s != ev["decided_by"]]
+        lines.append(f"{IND}decided by signal: {ev['decided_by']} ({_SIGNAL_NAMES.get(ev['decided_by'], '?')})"
+                     + (f"; also refused by: {', '.join(others)}" if others else ""))
+    for key, label in (("noai", "noai"), ("aipref", "aipref"), ("content_signal", "content-signal")):
+        for item in ev.get(key) or []:
+            lines.append(f"{IND}{label} refuses: {_source(item)}")
+    tdm = ev.get("tdmrep")
+    if isinstance(tdm, dict):
+        value = tdm.get("tdm-reservation")
+        verdict = {1: "reserved (1)", 0: "not reserved (0)"}.get(value, "not declared")
+        lines.append(f"{IND}tdmrep: {verdict}" + (f", decided by the {tdm['decided_by']}" if tdm.get("decided_by") else ""))
+        wk = tdm.get("well_known") or {}
+        snap = wk.get("snapshot") or {}
+        if snap:
+            rule = wk.get("rule")
+            rule_text = (f"rule #{rule.get('index')} location '{rule.get('location')}' tdm-reservation "
+                         f"{rule.get('tdm-reservation')}" if rule else "no rule")
+            lines.append(f"{IND}  /.well-known/tdmrep.json: {wk.get('state')}, {rule_text}; fetched_at "
+                         f"{snap.get('fetched_at')}, {_http(snap)}, sha256 {snap.get('sha256')}"
+                         + (f", {wk.get('selection')} snapshot" if wk.get("selection") else ""))
+            if wk.get("error"):
+                lines.append(f"{IND}  tdmrep.json error: {wk['error']}")
+            if wk.get("file_errors"):
+                lines.append(f"{IND}  tdmrep.json entry errors: {_fmt(wk['file_errors'])}")
+        elif wk.get("state"):
+            lines.append(f"{IND}  /.well-known/tdmrep.json: {wk['state']}")
+        for level in ("header", "meta"):
+            if tdm.get(level):
+                lines.append(f"{IND}  {'HTTP header' if level == 'header' else 'meta tag'}: {tdm[level]}")
+        for o in tdm.get("overrides") or []:
+            lines.append(f"{IND}  overrides {o.get('source')} value {o.get('tdm-reservation')}")
+        if tdm.get("tdm-policy"):
+            lines.append(f"{IND}  tdm-policy: {tdm['tdm-policy']}")
+    if ev.get("signal_errors"):
+        lines.append(f"{IND}malformed signal lines in robots.txt (ignored): {_fmt(ev['signal_errors'])}")
+    for e in ev.get("page_errors") or []:
+        lines.append(f"{IND}page signal error (ignored): {e}")
     return lines
 
 
