@@ -9,7 +9,8 @@ Stages, cheapest first (data and attribution: curate/data/license/NOTICE.md):
    (CC BY-NC 4.0), on the raw text.
 3. Exact matching of ScanCode's ~36k license rules (notices, references, tags, URLs, full texts) on
    normalised tokens (curate/license/rules.py; index built once from licensedcode-data and cached, see
-   curate/license/index.py). Texts over WINDOWED_CHARS are tokenised only around the gate's keywords.
+   curate/license/index.py). Texts over WINDOWED_CHARS are tokenised only around the gate's keywords, and
+   so is prose with a few keywords and too few license words for a full text (NOTICE_WINDOW_CHARS).
    ScanCode keys map to SPDX through each license's `spdx_license_key` ("gpl-2.0-plus" ->
    GPL-2.0-or-later); rule expressions with AND/OR/WITH are kept; ScanCode false-positive rules win their
    place and report nothing. On top of the hits: an exception named after a notice makes "L WITH E", "-only"
@@ -61,7 +62,7 @@ _PREFILTER_KEYWORDS: tuple[str, ...] = (
     "licen", "lizenz", "copyright", "spdx", "creative", "cc by", "cc-by", "cc0", "public domain",
     "public\ndomain", "gemeinfrei", "domaine public", "reserved", "vorbehalten", "droits r", "riservati",
     "reservados", "voorbehouden", "redistribut", "permission", "unencumbered", "do what the fuck", "warrant",
-    "freely", "gpl",
+    "freely", "gpl", "著作権", "ライセンス", "クリエイティブ",  # ScanCode has Japanese license texts
 )
 
 
@@ -556,11 +557,18 @@ def _rule_matches(text: str, tokens: "_rules.Tokens", hits: list) -> Iterator[tu
 _FULL_TEXT_WORDS = ("permission", "warrant", "liabil", "redistribut", "licen", "copyright", "condition",
                     "notice", "damages", "distribut", "software", "rights")
 FULL_TEXT_MIN_WORDS = 3
+NOTICE_WINDOW_CHARS = 600  # characters read on either side of a keyword in a text with no full license ...
+NOTICE_MAX_KEYWORDS = 4  # ... and this few keywords (a license text in another language has many)
+
 FULL_TEXT_MAX_CHARS = 200_000
 CLASSIFIER_MARGIN = 1_000  # characters around the rule hits given to licenseclassifier
 SKIP_CLASSIFIER_COVERAGE = 0.99  # a ScanCode text this complete over ...
 SKIP_CLASSIFIER_SPAN = 0.95  # ... this share of the document's tokens makes licenseclassifier redundant
 FULL_TEXT_MIN_TOKENS = 100
+
+
+def _full_text_candidate(lowered: str) -> bool:
+    return sum(w in lowered for w in _FULL_TEXT_WORDS) >= FULL_TEXT_MIN_WORDS
 
 
 _COPYRIGHT_LINE = re.compile(
@@ -600,7 +608,7 @@ def _full_texts(text: str, lowered: str, tokens: "_rules.Tokens", hits: list, se
     """ScanCode's license texts by token-bigram containment (candidates: the licenses that the exact rule
     hits name, and their other versions), and licenseclassifier's template matches, which are skipped when
     one ScanCode text already explains nearly the whole document (licenseclassifier costs most here)."""
-    if sum(w in lowered for w in _FULL_TEXT_WORDS) < FULL_TEXT_MIN_WORDS:
+    if not _full_text_candidate(lowered):
         return []
     out = []
     approx = _rules.approximate(tokens, seen)
@@ -753,9 +761,20 @@ def _detect_all(text: str) -> list[LicenseMatch]:
     if text.startswith("\ufeff"):
         text = " " + text[1:]  # keep offsets while dropping the BOM from evidence
     lowered = text.lower()
-    # long texts are read around their license words only (the gate's keywords; a window is wide enough
-    # for any notice, and full license texts are dense with these words, so their windows merge)
-    windows = _rules.keyword_windows(lowered, _PREFILTER_KEYWORDS) if len(text) > WINDOWED_CHARS else None
+    # Long texts are read around their license words only (the gate's keywords; a window is wide enough
+    # for any notice, and full license texts are dense with these words, so their windows merge). Texts
+    # too poor in license words for full-text matching (most prose that passes the gate: one "license" or
+    # "creative") hold at most notices, so narrower windows around the keywords find the same matches; when
+    # those windows cover most of the text anyway (a short or non-English license text), it is read whole.
+    windows = None
+    if len(text) > WINDOWED_CHARS:
+        windows = _rules.keyword_windows(lowered, _PREFILTER_KEYWORDS)
+    elif not _full_text_candidate(lowered):
+        points = _rules.keyword_points(lowered, _PREFILTER_KEYWORDS)
+        if len(points) <= NOTICE_MAX_KEYWORDS:
+            windows = _rules.windows_around(points, len(text), NOTICE_WINDOW_CHARS)
+            if sum(b - a for a, b in windows) > len(text) // 2:
+                windows = None
     tokens = _rules.tokenize(text, windows)
     norm = NormalizedText(text, tokens)
     seen: set[str] = set()

@@ -48,8 +48,8 @@ def index() -> Index:
 WINDOW_CHARS = 2000  # characters tokenised on either side of a license keyword
 
 
-def keyword_windows(lowered: str, keywords: tuple[str, ...], margin: int = WINDOW_CHARS) -> list[tuple[int, int]]:
-    """Merged character ranges within `margin` of any keyword occurrence in the lower-cased text."""
+def keyword_points(lowered: str, keywords: tuple[str, ...]) -> list[int]:
+    """Sorted offsets of every keyword occurrence in the lower-cased text."""
     points = []
     for k in keywords:
         i = lowered.find(k)
@@ -57,14 +57,24 @@ def keyword_windows(lowered: str, keywords: tuple[str, ...], margin: int = WINDO
             points.append(i)
             i = lowered.find(k, i + len(k))
     points.sort()
+    return points
+
+
+def windows_around(points: list[int], length: int, margin: int = WINDOW_CHARS) -> list[tuple[int, int]]:
+    """Merged character ranges of a text of `length` chars within `margin` of the sorted `points`."""
     windows: list[tuple[int, int]] = []
     for p in points:
-        a, b = max(p - margin, 0), min(p + margin, len(lowered))
+        a, b = max(p - margin, 0), min(p + margin, length)
         if windows and a <= windows[-1][1]:
             windows[-1] = (windows[-1][0], max(windows[-1][1], b))
         else:
             windows.append((a, b))
     return windows
+
+
+def keyword_windows(lowered: str, keywords: tuple[str, ...], margin: int = WINDOW_CHARS) -> list[tuple[int, int]]:
+    """Merged character ranges within `margin` of any keyword occurrence in the lower-cased text."""
+    return windows_around(keyword_points(lowered, keywords), len(lowered), margin)
 
 
 def tokenize(text: str, windows: list[tuple[int, int]] | None = None) -> Tokens:
