@@ -45,6 +45,7 @@ from curate.megatron import DTYPE_CODES, MAGIC, VERSION
 OUTPUT_DIRS = ("manifests", "shards", "merged")
 OUTPUT_SUFFIXES = (".parquet", ".bin", ".idx")
 ERASURE_LOG = "erasure/log.jsonl"
+PER_SHARD = 8  # sequence-level failures listed per shard; the rest are counted
 MAX_PER_KIND = 20  # failures listed per (check, file); the rest are counted
 BATCH = 8192
 HEADER = len(MAGIC) + 8 + 1 + 8 + 8
@@ -441,16 +442,25 @@ def check_sequences(out: Path, s: Shard, expected, keyed: bool, dec: _Decoder, e
 
     `expected` yields (seq_index, doc_id, text_sha256, n_tokens, manifest file, row); with `keyed` False the
     seq_index is not the manifest's (a per-file shard after a merge) and the row order gives it."""
+    budget = {"left": PER_SHARD, "more": 0}
+
+    def fail(check, file, message, **where):  # one shifted row makes every later one differ: list a few
+        if budget["left"] > 0 or check == "erasure":
+            budget["left"] -= 1
+            res.fail(check, file, message, **where)
+        else:
+            budget["more"] += 1
+
     side_rel = f"{s.rel}.parquet"
     side_path = out / side_rel
     if not side_path.is_file():
-        res.fail("sidecar", side_rel, "missing")
+        fail("sidecar", side_rel, "missing")
         sides = _Peek(())
     else:
         try:
             sides = _Peek(_sidecar_rows(side_path))
         except Exception as e:
-            res.fail("sidecar", side_rel, f"unreadable: {e}")
+            fail("sidecar", side_rel, f"unreadable: {e}")
             sides = _Peek(())
     if not keyed:
         expected = ((i, *row[1:]) for i, row in enumerate(expected))
@@ -461,23 +471,23 @@ def check_sequences(out: Path, s: Shard, expected, keyed: bool, dec: _Decoder, e
         side_doc = None
         while not sides.done and (sides.head[1] is None or sides.head[1] < i):
             d, q = sides.next()
-            res.fail("sidecar", side_rel, f"row {pos} has seq_index {q} after {last_side} (out of order or repeated)",
+            fail("sidecar", side_rel, f"row {pos} has seq_index {q} after {last_side} (out of order or repeated)",
                      row=pos, doc_id=d)
             pos += 1
         if not sides.done and sides.head[1] == i:
             side_doc, _ = sides.next()
             if pos - i != shift:  # reported where the shift starts, not on every row after it
-                res.fail("sidecar", side_rel, f"row {pos} holds sequence {i}: the rows before it do not match the "
+                fail("sidecar", side_rel, f"row {pos} holds sequence {i}: the rows before it do not match the "
                          "shard's sequences one to one", row=pos, doc_id=side_doc, sequence=i)
                 shift = pos - i
             last_side = i
             pos += 1
         else:
-            res.fail("sidecar", side_rel, f"no row for sequence {i}", sequence=i)
+            fail("sidecar", side_rel, f"no row for sequence {i}", sequence=i)
         row = None
         while not exp.done and exp.head[0] < i:
             q, d, *_rest, fn, r = exp.next()
-            res.fail("manifest", _rel(out, fn), f"kept row points at {s.rel} sequence {q} twice or out of order",
+            fail("manifest", _rel(out, fn), f"kept row points at {s.rel} sequence {q} twice or out of order",
                      row=r, doc_id=d, sequence=q)
         if not exp.done and exp.head[0] == i:
             row = exp.next()
@@ -486,37 +496,40 @@ def check_sequences(out: Path, s: Shard, expected, keyed: bool, dec: _Decoder, e
         res.count("sequences decoded")
         progress.update(1)
         if problem:
-            res.fail("tokens", f"{s.rel}.bin", f"sequence {i} {problem}", sequence=i, offset=int(s.pointers[i]),
+            fail("tokens", f"{s.rel}.bin", f"sequence {i} {problem}", sequence=i, offset=int(s.pointers[i]),
                      doc_id=side_doc)
         if side_doc is not None and side_doc in erased.doc_ids:
-            res.fail("erasure", side_rel, "erased document is still in the sidecar", sequence=i, doc_id=side_doc)
+            fail("erasure", side_rel, "erased document is still in the sidecar", sequence=i, doc_id=side_doc)
         if digest is not None and digest in erased.text_sha256:
-            res.fail("erasure", f"{s.rel}.bin", "sequence decodes to an erased text (sha256 "
+            fail("erasure", f"{s.rel}.bin", "sequence decodes to an erased text (sha256 "
                      f"{digest[:16]}... in {ERASURE_LOG})", sequence=i, offset=int(s.pointers[i]), doc_id=side_doc)
         if row is None:
-            res.fail("manifest", f"{s.rel}.bin", "no kept manifest row for this sequence", sequence=i, doc_id=side_doc)
+            fail("manifest", f"{s.rel}.bin", "no kept manifest row for this sequence", sequence=i, doc_id=side_doc)
             continue
         _, doc_id, text_sha, n_tokens, fn, r = row
         mrel = _rel(out, fn)
         if side_doc is not None and side_doc != doc_id:
-            res.fail("sidecar", side_rel, f"sequence {i} is {side_doc!r} in the sidecar, {doc_id!r} in {mrel} row {r}",
+            fail("sidecar", side_rel, f"sequence {i} is {side_doc!r} in the sidecar, {doc_id!r} in {mrel} row {r}",
                      sequence=i, doc_id=doc_id)
         if digest is not None and digest != (text_sha or hashlib.sha256(b"").hexdigest()):
-            res.fail("text", f"{s.rel}.bin", f"sequence {i} decodes to sha256 {digest[:16]}..., {mrel} row {r} records "
+            fail("text", f"{s.rel}.bin", f"sequence {i} decodes to sha256 {digest[:16]}..., {mrel} row {r} records "
                      f"{str(text_sha)[:16]}...", sequence=i, offset=int(s.pointers[i]), doc_id=doc_id)
         if n_tokens != int(s.lengths[i]):
-            res.fail("manifest", mrel, f"n_tokens {n_tokens}, sequence {i} of {s.rel} has {int(s.lengths[i])}",
+            fail("manifest", mrel, f"n_tokens {n_tokens}, sequence {i} of {s.rel} has {int(s.lengths[i])}",
                      row=r, doc_id=doc_id, sequence=i)
     while not sides.done:
         d, q = sides.next()
-        res.fail("sidecar", side_rel, f"row {pos} names sequence {q}, the shard has {s.n}", row=pos, doc_id=d)
+        fail("sidecar", side_rel, f"row {pos} names sequence {q}, the shard has {s.n}", row=pos, doc_id=d)
         if d in erased.doc_ids:
-            res.fail("erasure", side_rel, "erased document is still in the sidecar", row=pos, doc_id=d)
+            fail("erasure", side_rel, "erased document is still in the sidecar", row=pos, doc_id=d)
         pos += 1
     while not exp.done:
         q, d, *_rest, fn, r = exp.next()
-        res.fail("manifest", _rel(out, fn), f"kept row points at {s.rel} sequence {q}, which does not exist"
+        fail("manifest", _rel(out, fn), f"kept row points at {s.rel} sequence {q}, which does not exist"
                  if keyed else f"kept document has no sequence in {s.rel}", row=r, doc_id=d, sequence=q if keyed else None)
+    if budget["more"]:
+        res.fail("shard", f"{s.rel}.bin", f"{budget['more']} more mismatch(es) between this shard, its sidecar and the "
+                 "manifests (the first ones are listed above)")
 
 
 def _sidecar_only(out: Path, rel: str, erased: "Erased", res: Result) -> None:
