@@ -57,3 +57,13 @@ def test_dense_or_short_license_texts_are_read_whole(monkeypatch):
     # windows would cover most of a short text -> whole text
     det.detect_matches("Copyright 1993 A. Person. You may freely use and distribute these files.")
     assert seen == [None, None]
+
+
+@pytest.mark.parametrize("text", [
+    "LICENSED under MIT", "Copyright © 2020", "no such words here", "Öffentliche LIZENZ", "public\nDomain",
+    "本の著作権", "Tous droits réservés", "a\ud800 lone surrogate with a License", "a\ud800 lone surrogate", "",
+    "Creative Commons CC BY-SA", "ГОСТ без лицензии",
+])
+def test_keyword_gate_is_the_lowercase_substring_test(text):
+    lowered = text.lower()
+    assert det._prefilter(text) == any(k in lowered for k in det._PREFILTER_KEYWORDS)
