@@ -51,7 +51,7 @@ def _http(snap: dict) -> str:
 
 
 def _optout_lines(ev: dict) -> list[str]:
-    lines = [f"{IND}outcome: {ev.get('robots') or '?'}; policy {ev.get('policy')} "
+    lines = [f"{IND}robots.txt Allow/Disallow: {ev.get('robots') or '?'}; policy {ev.get('policy')} "
              f"({ev.get('selection') or 'default'} snapshot), granularity {ev.get('granularity')}, "
              f"looked up {ev.get('looked_up') or ev.get('origin')}"]
     snap = ev.get("snapshot") or {}
