@@ -1122,6 +1122,12 @@ class RobotsTxt:
         self._signal_scan = (count, errors)
 
     @property
+    def has_signals(self) -> bool:
+        """True when some group holds a usable Content-Usage or Content-Signal line."""
+        self._read_signals()
+        return self._has_signal_rules
+
+    @property
     def signal_errors(self) -> tuple[int, list[dict]]:
         """(number of malformed Content-Usage / Content-Signal lines, the first 32 as {line, rule, error});
         a malformed line is ignored (it expresses no preference)."""

@@ -94,6 +94,7 @@ SIGNAL_REASONS = {
     "content-signal": ("optout.content_signal",),
 }
 _EVIDENCE_KEY = {"aipref": "aipref", "content-signal": "content_signal", "noai": "noai"}
+_NOT_CACHED = {"state": "not_cached"}  # shared, read-only evidence
 GRANULARITIES = ("url", "host")
 DEFAULT_STATUS_RULES: dict[str, str] = {
     "1xx": "allow",
@@ -158,6 +159,7 @@ class _Entry:
     host_outcome: tuple | None = None  # memo for host granularity
     host_signals: dict | None = None  # the same for the signal lines
     signal_errors: dict | None = None  # malformed Content-Usage / Content-Signal lines, read once
+    has_signals: bool = False  # parsed, and some group has a usable signal line
 
 
 @dataclass
@@ -168,6 +170,7 @@ class _TdmEntry:
     state: str  # parsed | error | no_file | fetch_error | redirect | unreachable | other_status
     tdm: TdmRep | None
     meta: dict[str, Any]
+    memo: dict = field(default_factory=dict)  # (selection, rule index) -> evidence, shared (read-only)
 
 
 @dataclass
@@ -329,7 +332,7 @@ class OptoutPolicy:
     # ---- robots.txt signal lines ----------------------------------------------------------------------
     def _line_signals(self, entry: _Entry, target: str) -> dict[str, list[dict]]:
         """Refusing Content-Usage (``aipref``) and Content-Signal lines of one snapshot for ``target``."""
-        if entry.robots is None or entry.rule != "parse":
+        if not entry.has_signals:  # most files: no signal line, nothing to evaluate per URL
             return {}
         if self.granularity == "host" and entry.host_signals is not None:
             return entry.host_signals
@@ -373,7 +376,7 @@ class OptoutPolicy:
             return {"state": "no_origin"}
         history = self._tdm_histories.get_or_make(origin, lambda: self._history(*origin, kind="tdmrep"))
         if history is None:
-            return {"state": "not_cached"}
+            return _NOT_CACHED
         target = url if self.granularity == "url" else history.looked_up + "/"
         if self.policy == "strictest":
             outcomes = [(e, self._tdm_evaluate(e, target)) for e in history.entries]
@@ -383,7 +386,14 @@ class OptoutPolicy:
                            snapshots_checked=len(outcomes))
         else:
             entry, selection, _crawl = self._select(history, crawl_date)
+            rule = entry.tdm.match(target) if entry.tdm is not None and entry.tdm.error is None else None
+            key = (selection, None if rule is None else rule.index)
+            found = entry.memo.get(key)  # evidence is read-only: one dict per snapshot, selection and rule
+            if found is not None:
+                return found
             outcome = dict(self._tdm_evaluate(entry, target), selection=selection)
+            if len(entry.memo) < 256:
+                entry.memo[key] = outcome
         outcome["snapshot"] = dict(entry.meta)
         if history.fallback:
             outcome["fallback"] = "registered_domain"
@@ -553,6 +563,7 @@ class OptoutPolicy:
             count, first = robots.signal_errors
             if count:
                 entry.signal_errors = {"count": count, "first": first[:3]}
+            entry.has_signals = rule == "parse" and robots.has_signals
         return entry
 
     def _tdm_entry(self, snapshot: Snapshot) -> _TdmEntry:
