@@ -32,6 +32,15 @@ reproduces that. Both agree whenever the agent is a bare product token.
 
 Internally a body is decoded as Latin-1 (one character per byte), so every byte-level rule above holds
 while the work is done with fast ``str`` operations.
+
+Usage signals (not RFC 9309; they never change an Allow/Disallow decision or where a group begins and ends):
+``Content-Usage:`` lines (IETF AIPREF, ``[path] <RFC 9651 dictionary>``, e.g. ``Content-Usage: /ai-ok/
+train-ai=y``) and ``Content-Signal:`` lines (Cloudflare, ``search=yes, ai-train=no``) inside a group are
+extra rule kinds, read once per file on first use. They apply to an agent through the same group selection
+as its Allow/Disallow rules; the longest matching path wins (``*`` and ``$`` as above; no path = ``/``) and
+lines with equal paths combine restrictively (any ``n``, else any ``y``). `RobotsTxt.signal` answers for one
+agent, `RobotsTxt.signal_refusals` in bulk with the line (number and text) as evidence; a malformed line is
+ignored and counted (`RobotsTxt.signal_errors`).
 """
 from __future__ import annotations
 
