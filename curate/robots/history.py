@@ -52,6 +52,7 @@ import tempfile
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import groupby
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Iterator
@@ -125,8 +126,9 @@ class _Work:
         self.db.execute(
             "CREATE TABLE rec (id INTEGER PRIMARY KEY, key TEXT NOT NULL, url TEXT NOT NULL, t INTEGER NOT NULL,"
             " status INTEGER, location TEXT, error TEXT, sha TEXT NOT NULL, truncated INTEGER NOT NULL,"
-            " robots INTEGER NOT NULL, scheme TEXT, host TEXT, used INTEGER NOT NULL DEFAULT 0)"
+            " robots INTEGER NOT NULL, scheme TEXT, host TEXT)"
         )
+        self.db.execute("CREATE TABLE used (id INTEGER PRIMARY KEY)")  # records a redirect led to
         self.db.execute("CREATE TABLE body (sha TEXT PRIMARY KEY, data BLOB NOT NULL)")
         # The empty body: what a refused redirect records (as the fetcher does), captured or not.
         self.db.execute("INSERT INTO body VALUES (?, ?)", (hashlib.sha256(b"").hexdigest(), b""))
@@ -220,7 +222,8 @@ def _resolve(work: _Work, row: tuple, window_us: int, summary: ImportSummary) ->
         if hop is None:
             summary.unresolved_redirects += 1
             break  # not captured: the snapshot stays at this 3xx (the policy's unresolved-redirect rule)
-        work.db.execute("UPDATE rec SET used = 1 WHERE id = ?", (hop[0],))
+        # A separate table: pass 2 reads rec through an open cursor, which must not see rec change.
+        work.db.execute("INSERT OR IGNORE INTO used VALUES (?)", (hop[0],))
         redirects += 1
         _id, url, t, status, location, error, sha, truncated = hop
     return _Resolved(start, status, error, sha, bool(truncated), url, redirects)
@@ -241,14 +244,15 @@ def _collapse_into(work: _Work, cache: RobotsCache, summary: ImportSummary, max_
     work.index()
     window_us = int(window_s * 1_000_000)
     present = cache.hosts() if cache.path.is_dir() and cache.part_files() else set()
+    writer = RobotsCache(cache.path)  # never loaded: the parts it writes stay out of memory
     batch: list[Snapshot] = []
     batch_bytes = 0
-    origins = work.db.execute("SELECT DISTINCT scheme, host FROM rec WHERE robots = 1 ORDER BY scheme, host").fetchall()
-    for scheme, host in origins:
-        rows = work.db.execute(
-            "SELECT id, url, t, status, location, error, sha, truncated FROM rec"
-            " WHERE robots = 1 AND scheme = ? AND host = ? ORDER BY t, id", (scheme, host),
-        ).fetchall()  # one origin's captures (tens per crawl)
+    # One cursor over every capture in (origin, time) order (the index, no sort in memory), one origin at a time.
+    cursor = work.db.cursor().execute(
+        "SELECT scheme, host, id, url, t, status, location, error, sha, truncated FROM rec"
+        " WHERE robots = 1 ORDER BY robots, scheme, host, t, id")
+    for (scheme, host), group in groupby(cursor, key=lambda row: (row[0], row[1])):
+        rows = [row[2:] for row in group]  # one origin's captures (tens per crawl)
         resolved = sorted((_resolve(work, row, window_us, summary) for row in rows),
                           key=lambda r: (r.t, _order(r.identity)))
         history = _existing(cache, scheme, host) if (scheme, host) in present else []
@@ -273,12 +277,14 @@ def _collapse_into(work: _Work, cache: RobotsCache, summary: ImportSummary, max_
             batch_bytes += len(snap.body)
             summary.added += 1
             if len(batch) >= _BATCH_ROWS or batch_bytes >= _BATCH_BYTES:
-                summary.parts.append(cache.append(batch))
+                summary.parts.append(writer.append(batch))
                 batch, batch_bytes = [], 0
     if batch:
-        summary.parts.append(cache.append(batch))
-    summary.redirect_targets = work.db.execute("SELECT count(*) FROM rec WHERE robots = 0 AND used = 1").fetchone()[0]
-    unused = work.db.execute("SELECT count(*) FROM rec WHERE robots = 0 AND used = 0").fetchone()[0]
+        summary.parts.append(writer.append(batch))
+    summary.redirect_targets = work.db.execute(
+        "SELECT count(*) FROM rec WHERE robots = 0 AND id IN (SELECT id FROM used)").fetchone()[0]
+    unused = work.db.execute(
+        "SELECT count(*) FROM rec WHERE robots = 0 AND id NOT IN (SELECT id FROM used)").fetchone()[0]
     if unused:
         summary.errors["not_robots_uri"] += unused
 
@@ -319,6 +325,7 @@ class _WarcStream(io.RawIOBase):
         self.in_member = False
         self.resyncing = False  # after a corrupt member: the bytes skipped are part of it, not counted again
         self.started = False
+        self.deferred: _Broken | None = None  # a break found while filling a read, raised by the next one
 
     def readable(self) -> bool:
         return True
@@ -337,7 +344,7 @@ class _WarcStream(io.RawIOBase):
         if not self.gzip:
             first, self.started = not self.started, True
             return first
-        while self.in_member:  # the rest of a member whose record could not be parsed
+        while self.in_member or self.deferred is not None:  # the rest of a member whose record was not parsed
             try:
                 if not self.read(_READ):
                     break
@@ -367,6 +374,26 @@ class _WarcStream(io.RawIOBase):
         if not self.gzip:
             return self.handle.read(_READ if size is None or size < 0 else size)
         size = _READ if size is None or size <= 0 else min(size, _READ)
+        if self.deferred is not None:
+            broken, self.deferred = self.deferred, None
+            raise broken
+        # Full reads up to the member's end: warcio mis-detects the format when a member's first read is tiny.
+        out, got = [], 0
+        while got < size:
+            try:
+                piece = self._read_some(size - got)
+            except _Broken as exc:
+                if out:  # hand over what came before the break; the next read raises it
+                    self.deferred = exc
+                    break
+                raise
+            if not piece:
+                break
+            out.append(piece)
+            got += len(piece)
+        return b"".join(out)
+
+    def _read_some(self, size: int) -> bytes:
         while self.in_member:
             if not self.pending and not self._refill():
                 piece = self.decomp.decompress(b"", size)  # zlib may still hold output for input it has
