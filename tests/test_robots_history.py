@@ -286,3 +286,16 @@ def test_cdx_errors(tmp_path):
                                ["20170101", "https://a.example/robots.txt"], ["2017x", "https://a.example/robots.txt", "200"]]))
     summary = import_cdx([cdx], raw, tmp_path / "c")
     assert dict(summary.errors) == {"not_robots_uri": 1, "bad_row": 2} and summary.added == 0
+
+
+def test_a_file_read_in_small_pieces_gives_the_same_records(tmp_path, monkeypatch):
+    import curate.robots.history as history
+
+    class Trickle(io.BytesIO):  # a file that hands out a few bytes per read, like a slow pipe
+        def read(self, size=-1):
+            return super().read(5 if size is None or size < 0 else min(size, 5))
+
+    path = history_warc(tmp_path / "h.warc.gz")
+    monkeypatch.setattr(history, "open", lambda p, mode: Trickle(open(p, mode).read()), raising=False)
+    summary = import_warcs([path], tmp_path / "cache")
+    assert (summary.records, summary.added, dict(summary.errors)) == (16, 4, {})
