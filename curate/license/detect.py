@@ -9,8 +9,9 @@ Stages, cheapest first (data and attribution: curate/data/license/NOTICE.md):
    (CC BY-NC 4.0), on the raw text.
 3. Exact matching of ScanCode's ~36k license rules (notices, references, tags, URLs, full texts) on
    normalised tokens (curate/license/rules.py; index built once from licensedcode-data and cached, see
-   curate/license/index.py). Texts over WINDOWED_CHARS are tokenised only around the gate's keywords, and
-   so is prose with a few keywords and too few license words for a full text (NOTICE_WINDOW_CHARS).
+   curate/license/index.py). A text with a few keyword occurrences far apart (prose that says "license"
+   once, a page with a copyright footer) is tokenised around them only and skips full-text matching (5.);
+   texts over WINDOWED_CHARS are tokenised around their keywords only.
    ScanCode keys map to SPDX through each license's `spdx_license_key` ("gpl-2.0-plus" ->
    GPL-2.0-or-later); rule expressions with AND/OR/WITH are kept; ScanCode false-positive rules win their
    place and report nothing. On top of the hits: an exception named after a notice makes "L WITH E", "-only"
@@ -566,8 +567,8 @@ def _rule_matches(text: str, tokens: "_rules.Tokens", hits: list) -> Iterator[tu
 _FULL_TEXT_WORDS = ("permission", "warrant", "liabil", "redistribut", "licen", "copyright", "condition",
                     "notice", "damages", "distribut", "software", "rights")
 FULL_TEXT_MIN_WORDS = 3
-NOTICE_WINDOW_CHARS = 600  # characters read on either side of a keyword in a text with no full license ...
-NOTICE_MAX_KEYWORDS = 4  # ... and this few keywords (a license text in another language has many)
+NOTICE_WINDOW_CHARS = 600  # characters read on either side of a keyword in a text with ...
+NOTICE_MAX_KEYWORDS = 4  # ... this few keyword occurrences (license texts have many more)
 
 FULL_TEXT_MAX_CHARS = 200_000
 CLASSIFIER_MARGIN = 1_000  # characters around the rule hits given to licenseclassifier
@@ -772,18 +773,17 @@ def _detect_all(text: str) -> list[LicenseMatch]:
     lowered = text.lower()
     # Long texts are read around their license words only (the gate's keywords; a window is wide enough
     # for any notice, and full license texts are dense with these words, so their windows merge). Texts
-    # too poor in license words for full-text matching (most prose that passes the gate: one "license" or
-    # "creative") hold at most notices, so narrower windows around the keywords find the same matches; when
-    # those windows cover most of the text anyway (a short or non-English license text), it is read whole.
-    windows = None
-    if len(text) > WINDOWED_CHARS:
-        windows = _rules.keyword_windows(lowered, _PREFILTER_KEYWORDS)
-    elif not _full_text_candidate(lowered):
-        points = _rules.keyword_points(lowered, _PREFILTER_KEYWORDS)
-        if len(points) <= NOTICE_MAX_KEYWORDS:
-            windows = _rules.windows_around(points, len(text), NOTICE_WINDOW_CHARS)
-            if sum(b - a for a, b in windows) > len(text) // 2:
-                windows = None
+    # with a few license keywords far apart (prose that says "license" or "creative" once, a page with a
+    # copyright footer) hold at most notices, not a license text: narrow windows around those keywords find
+    # the same matches, and full-text matching is skipped. A text whose keywords are many or cover most of
+    # it (a short license, a license text in another language) is read whole.
+    points = _rules.keyword_points(lowered, _PREFILTER_KEYWORDS)
+    windows, sparse = None, False
+    if len(points) <= NOTICE_MAX_KEYWORDS:
+        windows = _rules.windows_around(points, len(text), NOTICE_WINDOW_CHARS)
+        sparse = sum(b - a for a, b in windows) <= len(text) // 2
+    if not sparse:
+        windows = _rules.windows_around(points, len(text)) if len(text) > WINDOWED_CHARS else None
     tokens = _rules.tokenize(text, windows)
     norm = NormalizedText(text, tokens)
     seen: set[str] = set()
@@ -791,7 +791,8 @@ def _detect_all(text: str) -> list[LicenseMatch]:
     pairs = list(_rule_matches(text, tokens, hits))
     exact = [m for _, m in pairs]
     long_exact = [m for h, m in pairs if h.tend - h.tstart >= LONG_RULE_TOKENS]
-    candidates = [*_spdx_identifiers(text, lowered), *_full_texts(text, lowered, tokens, hits, seen), *exact,
+    full = [] if sparse else _full_texts(text, lowered, tokens, hits, seen)
+    candidates = [*_spdx_identifiers(text, lowered), *full, *exact,
                   *_headers(text, norm), *_cc_links(text, lowered), *_cc_notices(text, norm),
                   *_notices(text, norm)]
     best: dict[str, LicenseMatch] = {}
