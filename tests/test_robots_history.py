@@ -195,7 +195,7 @@ def test_broken_records_are_counted_and_reading_goes_on(tmp_path):
     w.raw(gzip.compress(gzip.decompress(no_uri).replace(b"WARC-Target-URI", b"X-Not-The-Target")))
     w.response("https://d.example/about.html", "2019-01-01T00:00:00Z", "200 OK", b"<html></html>")  # not robots.txt
     w.raw(b"garbage between records")
-    w.response("https://e.example/robots.txt", "2019-01-01T00:00:00Z", "404 Not Found", b"nope")
+    w.response("https://E.example:443/robots.txt", "2019-01-01T00:00:00Z", "404 Not Found", b"nope")
     w.raw(good[: len(good) - 30])  # the file ends inside a record
     path = w.save(tmp_path / "broken.warc.gz")
     cache = tmp_path / "cache"
@@ -203,7 +203,7 @@ def test_broken_records_are_counted_and_reading_goes_on(tmp_path):
     assert dict(summary.errors) == {"bad_gzip": 2, "missing_header": 1, "not_robots_uri": 1, "truncated_gzip": 1}
     hosts = {h: RobotsCache(cache).snapshots("https", h) for h in ("a.example", "b.example", "c.example", "e.example")}
     assert [len(v) for v in hosts.values()] == [1, 1, 1, 1]  # b's response survived its damaged request record
-    assert hosts["e.example"][0].status == 404
+    assert (hosts["e.example"][0].status, hosts["e.example"][0].final_url) == (404, "https://e.example/robots.txt")
     line = run_cli("robots", "import-warc", path, "--cache", tmp_path / "c2").stdout
     assert "5 errors (bad_gzip: 2, missing_header: 1, not_robots_uri: 1, truncated_gzip: 1)" in line, line
 

@@ -136,6 +136,8 @@ class _Work:
     def add(self, url: str, key: str, when: datetime, status: int | None, location: str | None,
             error: str | None, body: bytes, truncated: bool, origin: tuple[str, str] | None) -> None:
         sha = hashlib.sha256(body).hexdigest()
+        if origin is not None:  # the robots.txt URL as the fetcher writes it (its final_url before any redirect)
+            url = f"{origin[0]}://{origin[1]}/robots.txt"
         self.db.execute("INSERT OR IGNORE INTO body VALUES (?, ?)", (sha, body))
         self.db.execute(
             "INSERT INTO rec (key, url, t, status, location, error, sha, truncated, robots, scheme, host)"
