@@ -35,10 +35,16 @@ with the size or number of input files (the robots cache itself is loaded as `Ro
 Broken input is counted by kind and reported, never fatal: ``bad_gzip`` (corrupt member or data between
 members), ``truncated_gzip`` (file ends inside a member), ``short_record`` (fewer bytes than its
 Content-Length), ``bad_record`` (not a WARC record; an uncompressed WARC, which has no gzip member to resume
-at, stops there), ``missing_header`` (no WARC-Target-URI or WARC-Date),
-``bad_date``, ``no_http_response`` (a response record without an HTTP status line), ``not_http_uri``,
-``not_robots_uri`` (a response for a URL other than ``/robots.txt`` that no redirect led to); for CDX rows also ``bad_row``, ``no_status`` (revisits have ``-``) and
-``missing_raw_file``.
+at, stops there), ``missing_header`` (no WARC-Target-URI or WARC-Date), ``bad_date``, ``no_http_response``
+(a response record without an HTTP status line), ``not_http_uri``, ``not_robots_uri`` (a response for a URL
+other than ``/robots.txt`` that no redirect led to). Records other than ``response`` (request, warcinfo,
+metadata, revisit: a revisit repeats an earlier capture) are read and skipped.
+
+CDX exports are read whole (one short row per capture). A row becomes a capture with its raw file (see
+`raw_file_names`); a 2xx row without one is ``missing_raw_file`` and listed; a row of another status without
+one is imported with an empty body (the policy decides those statuses without the body). A raw file whose
+SHA-1 is not the row's digest is imported and counted. Other CDX errors: ``bad_row``, ``not_robots_uri``,
+``no_status`` (revisit rows have ``-``). A ``redirect`` field, when the export has one, is the Location.
 """
 from __future__ import annotations
 
