@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import groupby
 from pathlib import Path
 
@@ -210,6 +211,7 @@ def _connect(out: Path, tmp: str):
     return con
 
 
+@lru_cache(maxsize=4096)  # called per row with a handful of distinct files: resolve() once each
 def _rel(out: Path, filename: str) -> str:
     try:
         return str(Path(filename).resolve().relative_to(out.resolve())).replace(os.sep, "/")
@@ -323,7 +325,7 @@ def open_shard(out: Path, rel: str, res: Result) -> Shard:
     if size != want:
         res.fail("shard", f"{rel}.idx", f"{size} bytes, the header's {n} sequences need {want}")
         return s
-    mm = np.memmap(idx, dtype=np.uint8, mode="r")
+    mm = np.memmap(idx, dtype=np.uint8, mode="r").view(np.ndarray)
     lengths = np.frombuffer(mm, dtype="<i4", count=n, offset=HEADER)
     pointers = np.frombuffer(mm, dtype="<i8", count=n, offset=HEADER + 4 * n)
     doc_idx = np.frombuffer(mm, dtype="<i8", count=n + 1, offset=HEADER + 12 * n)
@@ -353,7 +355,8 @@ def open_shard(out: Path, rel: str, res: Result) -> Shard:
         res.fail("shard", f"{rel}.bin", f"{binf.stat().st_size} bytes, the index says {total}")
         return s
     s.n, s.lengths, s.pointers, s.ok = n, lengths, pointers, True
-    s.tokens = np.memmap(binf, dtype="<i4", mode="r") if total else np.zeros(0, "<i4")
+    # a plain ndarray view of the map: slicing a memmap subclass costs more than decoding a short sequence
+    s.tokens = np.memmap(binf, dtype="<i4", mode="r").view(np.ndarray) if total else np.zeros(0, "<i4")
     return s
 
 
