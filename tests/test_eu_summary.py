@@ -195,3 +195,32 @@ def test_long_domain_list_goes_to_csv_and_erasures_are_reported(demo, tmp_path, 
 def test_not_a_run_is_one_line_error(tmp_path):
     proc = run_cli("report", "eu-summary", "--run", tmp_path, "--out", tmp_path / "x.md", check=False)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "not a curate run" in proc.stderr
+
+
+def test_new_optout_reasons_and_signals_appear_without_code_changes(demo, tmp_path):
+    """Reasons are grouped by their `optout.` prefix: a run whose manifest has optout.tdmrep and
+    optout.content_signal rows (hand-edited here) and whose config honours those signals lists them."""
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    run = tmp_path / "run"
+    shutil.copytree(demo, run, symlinks=True)
+    m = sorted((run / "manifests").glob("*.parquet"))[0]
+    rows = pq.read_table(m).to_pylist()
+    robots = [i for i, r in enumerate(rows) if r["reason"] == "optout.robots"]
+    rows[robots[0]]["reason"], rows[robots[1]]["reason"] = "optout.tdmrep", "optout.content_signal"
+    pq.write_table(pa.Table.from_pylist(rows, schema=pq.read_schema(m)), m)
+    info = json.loads((run / "run.json").read_text())
+    for b in info["pipeline"]["blocks"]:
+        if "optout" in b:
+            b["optout"]["signals"] = ["robots", "tdmrep", "content-signal"]
+    (run / "run.json").write_text(json.dumps(info))
+    out = tmp_path / "s.md"
+    run_cli("report", "eu-summary", "--run", run, "--out", out)
+    text = out.read_text()
+    assert "signals honoured: robots.txt (RFC 9309), TDMRep (W3C TDM Reservation Protocol), Content Signals" in text
+    for r in query(run, "SELECT reason, count(*) AS n FROM manifest WHERE reason LIKE 'optout.%' GROUP BY 1"):
+        sig = {"optout.tdmrep": "tdmrep", "optout.content_signal": "content-signal"}.get(r["reason"], "robots")
+        assert f"| {sig} | `{r['reason']}` | {r['n']:,} |" in text
