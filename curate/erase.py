@@ -268,7 +268,7 @@ ROW_COLS = ["doc_id", "url", "host", "dump", "status", "stage", "reason", "shard
             "text_sha256"]
 
 
-def _matches(out: Path, requests: list[Request], manifests: list[str]) -> list[tuple[int, dict]]:
+def _matches(out: Path, requests: list[Request], manifests: list[str], merged: bool) -> list[tuple[int, dict]]:
     """(request index, manifest row) for every row a request selects. Reads only the columns it needs."""
     import duckdb
 
@@ -290,12 +290,11 @@ def _matches(out: Path, requests: list[Request], manifests: list[str]) -> list[t
         con.unregister("req")
     texts = [(i, r) for i, r in enumerate(requests) if r.kind == "text"]
     if texts:
-        hits = _text_hits(out, texts)  # (request index, shard stem, doc_id)
+        hits = _text_hits(out, texts, merged)  # (request index, shard, doc_id)
         if hits:
-            req = pa.table({"i": [h[0] for h in hits], "stem": [h[1] for h in hits], "doc_id": [h[2] for h in hits]})
+            req = pa.table({"i": [h[0] for h in hits], "shard": [h[1] for h in hits], "doc_id": [h[2] for h in hits]})
             con.register("req", req)
-            # a manifest file's stem is its per-file shard's stem
-            found += _fetch(con, sel + "m.doc_id = r.doc_id AND regexp_extract(m.filename, '([^/]+)\\.parquet$', 1) = r.stem")
+            found += _fetch(con, sel + "m.doc_id = r.doc_id AND m.shard = r.shard")
     return sorted(found, key=lambda t: (t[0], t[1]["filename"], t[1]["file_row_number"]))
 
 
@@ -305,13 +304,15 @@ def _fetch(con, q: str) -> list[tuple[int, dict]]:
     return [(row[0], dict(zip(names[1:], row[1:]))) for row in cur.fetchall()]
 
 
-def _text_hits(out: Path, texts: list[tuple[int, Request]]) -> list[tuple[int, str, str]]:
-    """Decode every per-file shard once and test each snippet (the only pass that reads the whole run)."""
+def _text_hits(out: Path, texts: list[tuple[int, Request]], merged: bool) -> list[tuple[int, str, str]]:
+    """Decode every sequence once and test each snippet (the only pass that reads the whole run): the
+    shards the manifests point to, i.e. the merged ones after `curate merge` (per-file ones may be gone)."""
     from curate.tokenizer import get_tokenizer
 
     tok = get_tokenizer()
     hits = []
-    for side in sorted((out / "shards").glob("*.parquet")):
+    folder = MERGED if merged else "shards"
+    for side in sorted((out / folder).glob("*.parquet")):
         prefix = side.with_suffix("")
         if not Path(str(prefix) + ".idx").exists():
             continue
@@ -321,7 +322,7 @@ def _text_hits(out: Path, texts: list[tuple[int, Request]]) -> list[tuple[int, s
             text = normalise(tok.decode(reader[seq]))
             for i, r in texts:
                 if r.value in text:
-                    hits.append((i, side.stem, doc_id))
+                    hits.append((i, f"{folder}/{side.stem}", doc_id))
     return hits
 
 
@@ -335,7 +336,8 @@ def plan(out: str | os.PathLike, requests: list[Request]) -> dict:
         manifests = manifest_files(out)
     except FileNotFoundError as e:
         raise ErasureError(str(e)) from None
-    found = _matches(out, requests, manifests)
+    merged = bool(info.get("merged")) and (out / MERGED).is_dir()
+    found = _matches(out, requests, manifests, merged)
     time = erase_time()
     ids = [r.request_id for r in requests]
     batch = hashlib.sha256(" ".join(ids).encode()).hexdigest()[:16]
@@ -369,8 +371,10 @@ def plan(out: str | os.PathLike, requests: list[Request]) -> dict:
         by_stem[d["stem"]].append(d)
         by_dump[_dump_name(d["dump"])].append(d)
     for stem, ds in sorted(by_stem.items()):
+        if merged and not (out / "shards" / f"{stem}.parquet").exists():
+            continue  # per-file shards removed after the merge: the merged ones are all there is
         _locate(out, f"shards/{stem}", ds, shards, "per_file")
-    if (out / MERGED).is_dir() and info.get("merged"):
+    if merged:
         for name, ds in sorted(by_dump.items()):
             if (out / MERGED / f"{name}.idx").exists():
                 _locate(out, f"{MERGED}/{name}", ds, shards, "merged")
@@ -478,7 +482,7 @@ def _removal_entries(out: Path, journal: dict) -> list[dict]:
     readers: dict[str, IndexedReader] = {}
     entries = []
     for d in journal["docs"]:
-        shard, seq = d["per_file"]
+        shard, seq = d.get("per_file") or d["merged"]
         r = readers.get(shard) or readers.setdefault(shard, IndexedReader(out / shard))
         text = tok.decode(r[seq])
         n_words, wins = windows(text)
@@ -685,6 +689,20 @@ def erase(out: str | os.PathLike, requests: list[Request], dry_run: bool = False
     if not out.is_dir():
         raise ErasureError(f"{out}: no such run directory")
     run_info(out)
+    if dry_run:
+        return _erase(out, requests, True)
+    import fcntl
+
+    (out / ERASURE_DIR).mkdir(exist_ok=True)
+    with open(out / ERASURE_DIR / "lock", "w") as lock:  # two erasures of one run at once would interleave renames
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ErasureError(f"{out}: another curate erase is running on this run ({ERASURE_DIR}/lock)") from None
+        return _erase(out, requests, False)
+
+
+def _erase(out: Path, requests: list[Request], dry_run: bool) -> Result:
     resumed = []
     if not dry_run:
         for j in pending(out):

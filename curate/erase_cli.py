@@ -60,6 +60,10 @@ def _do_request(run_dir, url, doc_id, host, text, from_file, reason, dry_run) ->
         click.echo(f"request {r['request_id']} {json.dumps(r['selector'], ensure_ascii=False)}: {verb} "
                    f"{len(r['doc_ids'])} document(s)" + (f"; {', '.join(extra)}" if extra else ""))
     if res.dry_run:
+        from curate.erase import pending
+
+        if pending(run_dir):
+            click.echo("note: an interrupted erasure is pending; the next `curate erase` finishes it first")
         for d in j["docs"]:
             click.echo(f"  {d['doc_id']}  {d['url']}  {d['shard']}:{d['seq_index']}  {d['n_tokens']} tokens")
         click.echo(f"dry run: {len(j['docs'])} document(s) in {len(j['shards'])} shard(s), "
