@@ -222,6 +222,8 @@ def test_several_licenses_in_one_file_combine_like_and():
     "If you want to license your application under the GNU GPL, use the gnutls engine.",
     "We compared the Apache License and the BSD licenses in a table.",
     "He renewed his driving licence and his fishing license in May.",
+    "Although the GNU General Public License allows selling copies, most people give them away.",
+    "Critics of the GNU Lesser General Public License say it confuses small companies.",
 ])
 def test_mentions_are_not_licenses(text):
     assert detect_matches(text) == [], detect_matches(text)

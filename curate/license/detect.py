@@ -304,6 +304,9 @@ _STATED_WORDS = frozenset({
 STATED_MAX_PREFIX_WORDS = 0
 
 
+# a reference whose own words state it ("released under the GPL") needs no context
+_STATING_VERBS = frozenset({"licensed", "licenced", "released", "distributed", "available", "published", "under",
+                            "covered", "governed", "subject"})
 _STATED_AFTER = frozenset({"licensed", "licenced", "lizenziert", "licenciado", "licenziato"})
 
 
@@ -550,6 +553,9 @@ def _rule_matches(text: str, tokens: "_rules.Tokens", hits: list) -> Iterator[tu
         kind = "url" if tokens.words[hit.tstart] in _URL_START else _RULE_KIND[rule.kind]
         if kind in ("reference", "tag") and hit.spdx.startswith("CC") and not _stated(text, hit.start, hit.end):
             continue  # "the CC BY-NC license" in a sentence names it; see _stated
+        if kind == "reference" and not any(ch.isdigit() for ch in text[hit.start:hit.end]) \
+                and not _STATING_VERBS & set(tokens.words[hit.tstart:hit.tend]) and not _stated(text, hit.start, hit.end):
+            continue  # "Even though the GNU General Public License does not require..." names it too
         if category(hit.spdx) == "public-domain" and hit.spdx.startswith("LicenseRef-scancode-"):
             kind = "public-domain"  # ScanCode files dedications ("is in the public domain") as texts
         try:
