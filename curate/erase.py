@@ -549,7 +549,7 @@ def stage(out: Path, journal: dict) -> dict:
     for shard, remove in journal["shards"].items():
         pairs, n_seq, n_tok = _shard_without(out, shard, remove, batch)
         left[shard] = (n_seq, n_tok)
-        if n_seq == 0 and shard.startswith(MERGED + "/"):  # as `curate merge` does: no merged shard for an empty dump
+        if n_seq == 0:  # as the sink and `curate merge` do: no shard files for a file or dump without kept documents
             for tmp, target in pairs:
                 tmp.unlink()
                 delete.append(str(target.relative_to(out)))
@@ -577,7 +577,7 @@ def stage(out: Path, journal: dict) -> dict:
         m["kept"] -= len(ds)
         m["dropped"] += len(ds)
         m["tokens"] -= sum(int(d["n_tokens"] or 0) for d in ds)
-        m["outputs"].update({k: v for k, v in new_sha.items() if k in m.get("outputs", {})})
+        m["outputs"] = {k: new_sha.get(k, v) for k, v in m.get("outputs", {}).items() if k not in delete}
         tmp = _tmp(marker, batch)
         _write_bytes(tmp, json.dumps(m, sort_keys=True, indent=1).encode())
         add(tmp, marker)

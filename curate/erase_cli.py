@@ -69,7 +69,7 @@ def _do_request(run_dir, url, doc_id, host, text, from_file, reason, dry_run) ->
         click.echo(f"dry run: {len(j['docs'])} document(s) in {len(j['shards'])} shard(s), "
                    f"{len(j['manifests'])} manifest file(s) would be rewritten; nothing written")
     else:
-        click.echo(f"{len(j['docs'])} document(s) erased; rewrote {len(j['shards'])} shard(s) and "
+        click.echo(f"{len(j['docs'])} document(s) erased; rewrote or removed {len(j['shards'])} shard(s) and "
                    f"{len(j['manifests'])} manifest file(s); log: {run_dir}/erasure/log.jsonl")
 
 

@@ -82,7 +82,8 @@ def _check_erased(before: Path, after: Path, erased: set[str]) -> None:
     rows_b, rows_a = _rows(before), _rows(after)
     assert set(rows_a) == set(rows_b)
     sb, sa = _shards(before), _shards(after)
-    assert set(sa) == set(sb) - {p for p, seqs in sb.items() if p.startswith("merged/") and {d for d, _ in seqs} <= erased}
+    # a shard left without sequences is removed, as the sink and merge never write an empty one
+    assert set(sa) == set(sb) - {p for p, seqs in sb.items() if {d for d, _ in seqs} <= erased}
     gone_sha = {rows_b[d]["text_sha256"] for d in erased}
     gone_seq = {s for seqs in sb.values() for d, s in seqs if d in erased}
     for prefix, seqs in sa.items():
@@ -348,3 +349,21 @@ def test_a_second_erasure_at_the_same_time_is_refused(demo, tmp_path):
         p = _erase(run, "--url", _kept(run, 1)[0]["url"], "--reason", "r", check=False)
     assert p.returncode == 2 and "another curate erase is running" in p.stderr
     assert _files(run) == snap
+
+
+def test_erasing_every_document_of_a_file_removes_its_shards(demo_merged, tmp_path):
+    run = _copy(demo_merged, tmp_path)
+    rows = [r for r in _rows(run).values() if r["source_file"] == "CC-MAIN-2013-20.parquet" and r["status"] == "kept"]
+    f = tmp_path / "all.jsonl"
+    f.write_text("".join(json.dumps({"doc_id": r["doc_id"], "reason": "all of 2013"}) + "\n" for r in rows))
+    _erase(run, "--from-file", f)
+    _check_erased(demo_merged, run, {r["doc_id"] for r in rows})
+    assert not list(run.glob("shards/00000_*")) and not list(run.glob("merged/CC-MAIN-2013-20*"))
+    info = json.loads((run / "run.json").read_text())
+    assert "CC-MAIN-2013-20" not in info["merged"]["dumps"] and not any("2013-20" in k for k in info["outputs"]
+                                                                          if not k.startswith("manifests/"))
+    marker = json.loads((run / ".curate" / "done" / "00000_CC-MAIN-2013-20.json").read_text())
+    assert marker["kept"] == 0 and marker["tokens"] == 0 and list(marker["outputs"]) == ["manifests/00000_CC-MAIN-2013-20.parquet"]
+    before = _files(run)
+    run_cli("merge", run)  # the merge of the erased run agrees
+    assert {k: v for k, v in _files(run).items() if k.startswith("merged/")} == {k: v for k, v in before.items() if k.startswith("merged/")}
