@@ -226,6 +226,22 @@ def _stream(con, sql: str):
         yield from zip(*cols)
 
 
+def _unreadable_manifests(out: Path, res: Result) -> None:
+    """Parquet files under manifests/ that are not readable manifests (the query view skips them)."""
+    from curate.manifest import REQUIRED
+
+    for p in sorted((out / "manifests").rglob("*.parquet")):
+        try:
+            names = set(pq.read_schema(p).names)
+        except Exception as e:  # truncated, not parquet
+            res.fail("manifest", str(p.relative_to(out)), f"not readable as Parquet ({type(e).__name__}: "
+                     f"{str(e).splitlines()[0] if str(e) else ''})")
+            continue
+        missing = [c for c in REQUIRED if c not in names]
+        if missing:
+            res.fail("manifest", str(p.relative_to(out)), f"not a manifest (no column {missing[0]})")
+
+
 def check_manifests(out: Path, info: dict, con, res: Result) -> None:
     q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
     (n_rows,) = q("SELECT count(*) FROM m")[0]
@@ -634,12 +650,25 @@ def verify(out: str | os.PathLike, progress: bool = False, inputs: bool = True, 
     try:
         check_checksums(out, info, res, bar, inputs=inputs)
         erased = read_erasures(out, res)
+        _unreadable_manifests(out, res)
+        import duckdb
+
         with tempfile.TemporaryDirectory(prefix="curate-verify-") as tmp:
-            con = _connect(out, tmp)
-            check_manifests(out, info, con, res)
-            check_erased_rows(out, con, erased, res)
-            _check_shards(out, info, con, erased, res, bar, megatron)
-            con.close()
+            try:
+                con = _connect(out, tmp)
+            except FileNotFoundError as e:  # no readable manifest at all: nothing below can be checked
+                res.fail("manifest", "manifests", str(e))
+                con = None
+            if con is not None:
+                try:
+                    check_manifests(out, info, con, res)
+                    check_erased_rows(out, con, erased, res)
+                    _check_shards(out, info, con, erased, res, bar, megatron)
+                except duckdb.Error as e:  # a manifest whose footer reads but whose data does not
+                    res.fail("manifest", "manifests", "manifests unreadable, checks stopped: "
+                             + str(e).splitlines()[0])
+                finally:
+                    con.close()
     finally:
         bar.close()
     res.seconds = time.monotonic() - t0
@@ -699,7 +728,7 @@ def _check_shards(out: Path, info: dict, con, erased: Erased, res: Result, bar: 
             res.fail("manifest", _rel(out, fn), f"{n} kept row(s) point at shard {shard}, which is "
                      + ("missing" if s is None else "unreadable") + " (first shown)", row=r, doc_id=d, sequence=q)
             continue
-        check_sequences(out, s, group, True, dec, erased, res, bar)
+        _guarded(s, res, check_sequences, out, s, group, True, dec, erased, res, bar)
     # per-file shards no row points at any more (after a merge): their own manifest's kept rows, in order
     rest = [rel for rel, s in shards.items() if rel not in targeted and s.ok]
     per_file = {rel for rel in rest if rel.startswith("shards/")}
@@ -712,10 +741,22 @@ def _check_shards(out: Path, info: dict, con, erased: Erased, res: Result, bar: 
             if rel in per_file:
                 per_file.discard(rel)
                 rest.remove(rel)
-                check_sequences(out, shards[rel], (r[1:] for r in group), False, dec, erased, res, bar)
+                _guarded(shards[rel], res, check_sequences, out, shards[rel], (r[1:] for r in group), False, dec,
+                         erased, res, bar)
     for rel in rest:  # nothing should be in these
-        check_sequences(out, shards[rel], iter(()), rel.startswith("merged/"), dec, erased, res, bar)
+        _guarded(shards[rel], res, check_sequences, out, shards[rel], iter(()), True, dec, erased, res, bar)
     bar.close()
+
+
+def _guarded(s: Shard, res: Result, fn, *args) -> None:
+    import duckdb
+
+    try:
+        fn(*args)
+    except duckdb.Error:
+        raise
+    except Exception as e:  # e.g. a sidecar whose later row group is corrupt
+        res.fail("shard", s.rel, f"could not be checked to the end: {type(e).__name__}: {e}")
 
 
 def format_result(out, res: Result) -> str:

@@ -287,3 +287,13 @@ def test_verify_passes_after_a_real_erase_and_sees_it(merged, tmp_path):
     code, res = _verify(run)
     assert code == 0, res["failures"]
     assert res["checked"]["erasure requests"] == 1 and res["checked"]["erased documents"] == 1
+
+
+def test_truncated_manifest_is_named_not_skipped(demo, tmp_path):
+    run = _copy(demo, tmp_path)
+    m = sorted((run / "manifests").glob("*.parquet"))[2]
+    m.write_bytes(m.read_bytes()[:-100])
+    code, res = _verify(run)
+    rel = f"manifests/{m.name}"
+    assert code == 1 and _failed(res, "manifest", rel) and _failed(res, "checksum", rel)
+    assert any("documents read, 0 manifest rows" in f["message"] for f in _failed(res, "accounting"))
