@@ -289,8 +289,7 @@ def test_query_counts_documents_per_signal(signal_run):
     out, _ = signal_run["all"]
     proc = run_cli("query", "select reason, count(*) as n from manifest group by 1 order by 1", "--manifests", out,
                    "--format", "json")
-    rows = {r["reason"]: r["n"] for r in map(json.loads, proc.stdout.splitlines())} if proc.stdout.lstrip()[:1] != "[" \
-        else {r["reason"]: r["n"] for r in json.loads(proc.stdout)}
+    rows = {r["reason"]: r["n"] for r in map(json.loads, proc.stdout.splitlines())}  # one JSON object a line
     assert rows == {"optout.aipref": 2, "optout.content_signal": 1, "optout.noai": 3, "optout.robots": 1,
                     "optout.tdmrep": 3, None: 5}
 
