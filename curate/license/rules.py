@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
+
 from curate.license import index as _index
 from curate.license.index import DOC_TOKEN, KEY_TOKENS, TOKEN_BYTES, Index, Rule, fold
 
@@ -43,6 +45,32 @@ def _tables() -> tuple[Index, dict[str, bytes]]:
 
 def index() -> Index:
     return _tables()[0]
+
+
+@lru_cache(maxsize=1)
+def _start_filter() -> tuple[np.ndarray, np.ndarray]:
+    """Where a rule can start: the sorted (first, second) token pairs of rules of two tokens or more, and
+    a table of the tokens that are a whole one-token rule. Most positions of a text start no rule: the
+    filter keeps about 3-12% of them (prose, footers, code), and only those are looked up one by one."""
+    idx = index()
+    pairs = {int.from_bytes(c[:2 * TOKEN_BYTES], "big") for c in idx.codes if len(c) >= 2 * TOKEN_BYTES}
+    single = np.zeros(max(idx.vocab.values(), default=0) + 1, dtype=bool)  # a text's ids: vocab ids or 0
+    for c in idx.codes:
+        if len(c) == TOKEN_BYTES:
+            single[int.from_bytes(c, "big")] = True
+    return np.array(sorted(pairs), dtype=np.int64), single
+
+
+def _candidate_starts(code: bytes, n: int) -> list[int]:
+    pairs, single = _start_filter()
+    b = np.frombuffer(code, dtype=np.uint8).reshape(n, TOKEN_BYTES).astype(np.int64)
+    ids = (b[:, 0] << 16) | (b[:, 1] << 8) | b[:, 2]
+    ok = single[ids]
+    if n > 1:
+        keys = (ids[:-1] << 24) | ids[1:]
+        at = np.minimum(np.searchsorted(pairs, keys), len(pairs) - 1)
+        ok[:-1] |= pairs[at] == keys
+    return np.flatnonzero(ok).tolist()
 
 
 WINDOW_CHARS = 2000  # characters tokenised on either side of a license keyword
@@ -137,7 +165,7 @@ def find(tokens: Tokens, seen: set[str] | None = None) -> list[RuleHit]:
     by_key, short, codes, rules = idx.by_key, idx.short, idx.codes, idx.rules
     n = len(tokens.words)
     raw: list[tuple[int, int, int]] = []
-    for i in range(n):
+    for i in _candidate_starts(code, n) if n else ():
         p = i * TOKEN_BYTES
         rids = by_key.get(code[p:p + _KEY])
         if rids:
