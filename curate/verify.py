@@ -63,6 +63,7 @@ class Result:
     suppressed: dict = field(default_factory=dict)
     checked: dict = field(default_factory=dict)
     seconds: float = 0.0
+    _listed: dict = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -70,7 +71,8 @@ class Result:
 
     def fail(self, check: str, file: str | None, message: str, **where) -> None:
         key = f"{check}:{file}"
-        if sum(1 for f in self.failures if f["check"] == check and f["file"] == file) >= MAX_PER_KIND:
+        self._listed[key] = self._listed.get(key, 0) + 1
+        if self._listed[key] > MAX_PER_KIND:
             self.suppressed[key] = self.suppressed.get(key, 0) + 1
             return
         self.failures.append({"check": check, "file": file, **{k: v for k, v in where.items() if v is not None},
@@ -492,6 +494,8 @@ def check_sequences(out: Path, s: Shard, expected, keyed: bool, dec: _Decoder, e
             d, q = sides.next()
             fail("sidecar", side_rel, f"row {pos} has seq_index {q} after {last_side} (out of order or repeated)",
                      row=pos, doc_id=d)
+            if d in erased.doc_ids:
+                fail("erasure", side_rel, "erased document is still in the sidecar", row=pos, doc_id=d)
             pos += 1
         if not sides.done and sides.head[1] == i:
             side_doc, _ = sides.next()
