@@ -91,7 +91,7 @@ def _runs(paths: list[str]) -> list[tuple[Path, dict]]:
             if not (r / "run.json").is_file():
                 raise ReportError(f"{r}: the run is not finished (no run.json); run the same command again first")
             info = json.loads((r / "run.json").read_text())
-            same = next((p2 for p2, i2 in runs if i2.get("run_id") == info.get("run_id")), None)
+            same = next((p2 for p2, i2 in runs if info.get("run_id") and i2.get("run_id") == info.get("run_id")), None)
             if same is not None:  # a copy of a run (or the run twice) holds the same documents: count them once
                 import sys
 
@@ -276,7 +276,11 @@ def build(run_paths: list[str], info: dict, csv_path: Path | None = None, today:
     con = _connect(runs)
     fig = figures(runs, con, sme=bool(info.get("sme")), csv_path=csv_path)
     con.close()
-    today = today or dt.datetime.now(dt.timezone.utc).date()
+    if today is None:  # SOURCE_DATE_EPOCH (as for reproducible builds) pins the "last update" date
+        epoch = os.environ.get("SOURCE_DATE_EPOCH")
+        now = dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc) if epoch and epoch.isdigit() else \
+            dt.datetime.now(dt.timezone.utc)
+        today = now.date()
     user = {k: info.get(k) for k in INFO_KEYS if info.get(k) not in (None, "", [])}
     return {
         "template": TEMPLATE,
