@@ -234,6 +234,16 @@ def test_mention_versus_statement():
     assert detect("This program is released under the GPL.") == ["GPL-1.0-or-later"]
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("@license MIT", ["MIT"]), (" * License MIT", ["MIT"]), ("License: MIT", ["MIT"]),
+    ("Le code est distribué sous licence GPL.", ["GPL-1.0-or-later"]),
+    # a label word in the middle of a sentence about other software is not a label
+    ("Le studio a ouvert les sources du jeu, placées sous licence GPL, puis a cherché des bénévoles.", []),
+])
+def test_a_bare_label_counts_at_the_start_of_its_line(text, expected):
+    assert detect(text) == expected
+
+
 # ------------------------------------------------------------------------------------------------
 # The index
 # ------------------------------------------------------------------------------------------------

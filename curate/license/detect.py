@@ -436,12 +436,24 @@ _URL_START = frozenset({"http", "https", "www", "ftp"})
 _LABEL_GAP = re.compile(r"""\s*["']?\s*(?::|=(?!=))?\s*["']?\s*""")
 
 
+_LINE_START = re.compile(r"[^\w\n]*")
+
+
 def _label_gap(tokens: "_rules.Tokens", label: int) -> bool:
-    """Is the text between token `label` and the next token a label separator?"""
+    """Is the text between token `label` and the next token a label separator? Bare spaces are one only
+    when the label starts its line ("@license MIT", "# License GPL"), not inside a sentence ("... mises
+    sous licence GPL par l'éditeur", about some other software)."""
     if not tokens.text or label + 1 >= len(tokens.spans):
         return True
-    gap = tokens.text[tokens.spans[label][1]:tokens.spans[label + 1][0]]
-    return _LABEL_GAP.fullmatch(gap) is not None
+    text = tokens.text
+    gap = text[tokens.spans[label][1]:tokens.spans[label + 1][0]]
+    if _LABEL_GAP.fullmatch(gap) is None:
+        return False
+    if gap.strip():
+        return True
+    start = tokens.spans[label][0]
+    line = text.rfind("\n", 0, start) + 1
+    return _LINE_START.fullmatch(text, line, start) is not None
 
 
 def _is_statement(tokens: "_rules.Tokens", hit: "_rules.RuleHit") -> bool:
