@@ -297,3 +297,19 @@ def test_truncated_manifest_is_named_not_skipped(demo, tmp_path):
     rel = f"manifests/{m.name}"
     assert code == 1 and _failed(res, "manifest", rel) and _failed(res, "checksum", rel)
     assert any("documents read, 0 manifest rows" in f["message"] for f in _failed(res, "accounting"))
+
+
+def test_real_web_text_round_trips_and_shared_ids_across_inputs_warn(corpora, tmp_path):
+    """Real crawl text (WARC, Dolma, FineWeb-style jsonl and parquet of the same documents): every kept
+    sequence decodes to its text_sha256; ids shared by two input files are a warning, not a failure."""
+    crawl = corpora / "crawl"
+    pipe = tmp_path / "p.yaml"
+    pipe.write_text("blocks:\n  - pii: {}\n  - tokenize: {}\n")
+    out = tmp_path / "out"
+    run_cli("run", pipe, "--input", crawl / "dolma", "--input", crawl / "resiliparse" / "warcfile.warc.gz",
+            "--input", crawl / "derived_fineweb_schema", "--out", out, "--no-progress")
+    code, res = _verify(out)
+    kept = json.loads((out / "run.json").read_text())["totals"]["kept"]
+    assert code == 0, res["failures"]
+    assert kept > 50 and res["checked"]["sequences decoded"] == kept
+    assert any("input files" in w["message"] for w in res["warnings"])
