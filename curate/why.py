@@ -206,6 +206,19 @@ def _pii_lines(ev: dict) -> list[str]:
             + ", ".join(f"{t} {n}" for t, n in sorted(counts.items()))]
 
 
+def _erasure_lines(ev: dict) -> list[str]:
+    lines = [f"{IND}erased {ev.get('time', '?')} (log: erasure/log.jsonl)"]
+    for q in ev.get("requests") or []:
+        sel = ", ".join(f"{k} {_fmt(v)}" for k, v in sorted((q.get("selector") or {}).items()))
+        lines.append(f"{IND}request {q.get('request_id', '?')}: {sel or 'no selector'}; reason: {q.get('reason', '?')}")
+    before = ev.get("before") or {}
+    if before:
+        lines.append(f"{IND}before: {before.get('status')}" + (
+            f", shard {before['shard']} sequence {before['seq_index']} ({before.get('n_tokens')} tokens)"
+            if before.get("shard") else ""))
+    return lines
+
+
 def _generic_lines(ev) -> list[str]:
     if isinstance(ev, dict):
         return [f"{IND}{k}: {_fmt(v)}" for k, v in sorted(ev.items())]
@@ -213,7 +226,7 @@ def _generic_lines(ev) -> list[str]:
 
 
 RENDER = {"optout": _optout_lines, "language": _language_lines, "toxicity": _toxicity_lines,
-          "license": _license_lines, "pii": _pii_lines}
+          "license": _license_lines, "pii": _pii_lines, "erasure": _erasure_lines}
 
 
 def explain(row: dict) -> str:
