@@ -5,8 +5,9 @@ Checks (each failure names the file and, where it applies, the row, sequence or 
    hashed again; files under manifests/, shards/, merged/ that run.json does not record are failures.
    Inputs are hashed where they still are (their path as the run saw it, from `.curate/sha256.json`, or
    OUT/input/): a changed input is a failure, an input that moved is a warning (it cannot be checked).
-2. manifests (DuckDB over all files): one row per doc id, rows per input = documents read (run.json
-   `inputs`), status counts and tokens = run.json `totals`, run_id, per-status invariants, detail is JSON.
+2. manifests (DuckDB over all files): one row per doc id (an id in two input files only warns), rows per
+   input = documents read (run.json `inputs`), status counts and tokens = run.json `totals`, run_id,
+   per-status invariants, detail is JSON.
 3. shards, per-file (`shards/`) and merged (`merged/`): the .idx header (magic, version, int32 dtype,
    counts), its sizes, pointers and document indices against the .bin size; megatron-core's
    `IndexedDataset` opens it and agrees (when megatron-core is importable); sequences are `<s> ... </s>`
