@@ -105,6 +105,10 @@ def keyword_windows(lowered: str, keywords: tuple[str, ...], margin: int = WINDO
     return windows_around(keyword_points(lowered, keywords), len(lowered), margin)
 
 
+FOLD_CACHE_WORDS = 1 << 18  # distinct words remembered by `tokenize` (bounded memory, a few tens of MB at most)
+_FOLDED: dict[str, str] = {}
+
+
 def tokenize(text: str, windows: list[tuple[int, int]] | None = None) -> Tokens:
     """Folded words of `text` (markup skipped), their character spans, and their token-id bytes.
 
@@ -114,6 +118,7 @@ def tokenize(text: str, windows: list[tuple[int, int]] | None = None) -> Tokens:
     words: list[str] = []
     spans: list[tuple[int, int]] = []
     ascii_text = text.isascii()
+    folded = _FOLDED
     for a, b in windows if windows is not None else [(0, len(text))]:
         if words:
             words.append("")
@@ -122,7 +127,15 @@ def tokenize(text: str, windows: list[tuple[int, int]] | None = None) -> Tokens:
             w = m.group()
             if w[0] in "<&":
                 continue
-            words.append(w.lower() if ascii_text else fold(w))
+            if ascii_text:
+                words.append(w.lower())
+            else:  # most texts with one accent are mostly ASCII words: fold each distinct word once
+                f = folded.get(w)
+                if f is None:
+                    f = fold(w)
+                    if len(folded) < FOLD_CACHE_WORDS:
+                        folded[w] = f
+                words.append(f)
             spans.append(m.span())
     get = vb.get
     return Tokens(words, spans, b"".join([get(w, _ZERO) for w in words]), text)
