@@ -5,7 +5,8 @@ Scorers (every one has `name`, `sha256`, `score(text, language)`,
 `score_documents(texts, languages, chunk_chars) -> [(score, detail), ...]`):
 - the default: a supervised fastText-format classifier trained on public labelled data
   (`curate/data/toxicity/model/toxicity-ft.bin`, model card beside it; rebuilt by
-  `curate toxicity train --recipe default`), one multilingual model, predicted with fasttext-predict;
+  `curate toxicity train --recipe default`), one multilingual model, predicted in numpy (the same
+  probabilities as fasttext-predict, which is the reference in the tests);
 - any fastText .bin with a `__label__toxic` label (`model: path/to/model.bin`);
 - Hugging Face models (`model: hf:DIR`, or `encoder: hf:DIR` + `head: FILE`), in `curate.toxicity.hf`;
 - `model: lexicon`: the old word-list scorer (`lexicon.py`), kept as an explicit choice and as evidence
@@ -145,9 +146,9 @@ class FastTextToxicityScorer(_ChunkMax):
     def _score_chunks(self, chunks: list[str], languages: list[str]) -> list[float]:
         # chunk score = max over sentence windows: the classifier averages its features, so one abusive
         # sentence among 500 clean tokens would be diluted 25-fold; it was trained on texts of ~20 tokens
-        from .prepare import window_tokens
+        from .prepare import window_lengths
 
-        return self._ft.max_over_groups([window_tokens(c, WINDOW_MIN_TOKENS, WINDOW_MAX_TOKENS) for c in chunks])
+        return self._ft.max_over_windows([window_lengths(c, WINDOW_MIN_TOKENS, WINDOW_MAX_TOKENS) for c in chunks])
 
     def _evidence(self) -> dict[str, Any]:
         return {"scorer": self.name, "model_sha256": self.sha256,

@@ -28,6 +28,7 @@ import math
 import os
 import struct
 from collections import Counter
+from itertools import chain
 from dataclasses import asdict, dataclass, field, fields
 from operator import itemgetter
 from pathlib import Path
@@ -374,20 +375,20 @@ def read_labelled_csv(path: str | os.PathLike, text_column: str = "text",
 # --- loading -----------------------------------------------------------------------------------------
 
 class FastTextScorer:
-    """P(toxic) from a fastText .bin (ours or any supervised model with a toxic label), via fasttext-predict.
+    """P(toxic) from a fastText .bin (ours or any supervised model with a toxic label).
 
-    For a two-label model the score is recomputed in double precision from both labels' probabilities
-    (fastText returns p + 1e-5 in float32), so that very toxic texts do not all tie at 1.0."""
+    Two-label softmax models are predicted by `LinearPredictor` (numpy); fasttext-predict (C++) is then
+    loaded only when asked for (`score`, `score_prepared`: the reference the tests compare with). Other
+    model kinds, and files the numpy reader cannot parse, are loaded and predicted by fasttext-predict.
+    For a two-label model fasttext-predict's score is recomputed in double precision from both labels'
+    probabilities (fastText returns p + 1e-5 in float32), so that very toxic texts do not all tie at 1.0."""
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         if not self.path.is_file():
             raise FileNotFoundError(f"toxicity model not found: {self.path}")
-        try:
-            import fasttext  # fasttext-predict provides this module
-        except ImportError as exc:
-            raise RuntimeError("loading a toxicity model needs the fasttext-predict package") from exc
-        self.sha256 = hashlib.sha256(self.path.read_bytes()).hexdigest()
+        data = self.path.read_bytes()
+        self.sha256 = hashlib.sha256(data).hexdigest()
         meta_path = Path(str(self.path) + ".json")
         self.meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
         prep = self.meta.get("prepare")
@@ -395,15 +396,30 @@ class FastTextScorer:
             raise ValueError(f"{self.path}: trained with text preparation {prep!r}, but this curate prepares "
                              f"text as {PREPARE_VERSION!r}; retrain it with `curate toxicity train`")
         self.toxic_label = self.meta.get("toxic_label", TOXIC_LABEL)
+        self._cpp = None
         try:
-            self._model = fasttext.load_model(str(self.path))
-        except Exception as exc:
-            raise ValueError(f"{self.path}: not a fastText model fasttext-predict can load: {exc}") from exc
-        try:  # the same probabilities, vectorised (see LinearPredictor); other model kinds: fasttext-predict
-            self._linear: LinearPredictor | None = LinearPredictor(self.path, self.toxic_label)
-        except UnsupportedModel:
+            self._linear: LinearPredictor | None = LinearPredictor(self.path, self.toxic_label, data=data,
+                                                                   sha256=self.sha256)
+        except (ValueError, struct.error, IndexError):  # other kinds (UnsupportedModel) or a damaged file
             self._linear = None
+            self._load_cpp()  # fasttext-predict predicts them, or refuses the file with its own message
         self.predictor = "numpy-linear" if self._linear is not None else "fasttext-predict"
+
+    def _load_cpp(self):
+        if self._cpp is None:
+            try:
+                import fasttext  # fasttext-predict provides this module
+            except ImportError as exc:
+                raise RuntimeError("this toxicity model needs the fasttext-predict package") from exc
+            try:
+                self._cpp = fasttext.load_model(str(self.path))
+            except Exception as exc:
+                raise ValueError(f"{self.path}: not a fastText model fasttext-predict can load: {exc}") from exc
+        return self._cpp
+
+    @property
+    def _model(self):
+        return self._load_cpp()
 
     def _from_prediction(self, labels, probs) -> float:
         pt = pc = None
@@ -420,8 +436,8 @@ class FastTextScorer:
         return 1.0 / (1.0 + math.exp(-z))
 
     def score_prepared(self, lines: list[str]) -> list[float]:
-        """Scores of prepared lines (`prepare_text` output). One predict call per line: fasttext-predict's
-        list form (multilinePredict) returns labels without probabilities in version 0.9.2.4."""
+        """Scores of prepared lines (`prepare_text` output) with fasttext-predict. One predict call per line:
+        its list form (multilinePredict) returns labels without probabilities in version 0.9.2.4."""
         predict, convert = self._model.predict, self._from_prediction
         return [convert(*predict(line, k=-1)) for line in lines]
 
@@ -430,17 +446,26 @@ class FastTextScorer:
         labels, probs = self._model.predict(prepare_text(text), k=-1)
         return self._from_prediction(labels, probs)
 
+    def max_over_windows(self, chunks: list[tuple[list[str], list[int]]]) -> list[float]:
+        """For each chunk given as (prepared tokens, lengths of its consecutive windows; see
+        `prepare.window_lengths`), the largest P(toxic) among its windows."""
+        if self._linear is None:
+            out = []
+            for tokens, lengths in chunks:
+                bounds = np.cumsum([0, *lengths])
+                out.append(max(self.score_prepared([" ".join(tokens[a:b]) for a, b in zip(bounds, bounds[1:])])))
+            return out
+        if not chunks:
+            return []
+        tokens = list(chain.from_iterable(t for t, _ in chunks))
+        lengths = list(chain.from_iterable(n for _, n in chunks))
+        p = self._linear.chunk_window_probabilities(tokens, lengths)
+        starts = np.cumsum([0] + [len(n) for _, n in chunks[:-1]])
+        return np.maximum.reduceat(p, starts).tolist()
+
     def max_over_groups(self, groups: list[list[list[str]]]) -> list[float]:
         """For each group of windows (each a list of prepared tokens), the largest P(toxic) among them."""
-        if self._linear is None:
-            return [max(self.score_prepared([" ".join(w) for w in g])) for g in groups]
-        flat = [w for g in groups for w in g]
-        p = self._linear.token_window_probabilities(flat)
-        out, i = [], 0
-        for g in groups:
-            out.append(float(p[i:i + len(g)].max()))
-            i += len(g)
-        return out
+        return self.max_over_windows([(list(chain.from_iterable(g)), [len(w) for w in g]) for g in groups])
 
 
 # --- a vectorised predictor for two-label softmax models -------------------------------------------
@@ -463,16 +488,37 @@ def _fnv_ranges(sx: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.n
     return h
 
 
+def derived_cache_dir() -> Path:
+    """Where LinearPredictor keeps what it derives from a model file (`$CURATE_CACHE`, default ~/.cache/curate)."""
+    return Path(os.environ.get("CURATE_CACHE") or Path.home() / ".cache" / "curate") / "toxicity"
+
+
+_DERIVED_FORMAT = 1      # bump when what is derived, or how, changes
+_DERIVED_MIN_WORDS = 20_000  # smaller dictionaries are derived in memory faster than a file is read
+
+
+class _TokenIndex(dict):
+    """token -> row of the token table; -1 for tokens not seen yet (so one C-level lookup pass suffices)."""
+
+    def __missing__(self, key):
+        return -1
+
+
 class LinearPredictor:
     """P(toxic) of a two-label softmax fastText model, computed in numpy in float64.
 
     For two labels, logit = (o_toxic - o_clean) . mean(input rows) = mean over the line's features of the
-    per-row scalar v = input_row . (o_toxic - o_clean), so each token's rows reduce to (sum of v, count)
-    once (cached), word n-grams are hashed for all windows at once, and a window's logit is a ratio of
-    two sums. Same features as fastText's Dictionary::getLine (tests compare it with fasttext-predict)."""
+    per-row scalar v = input_row . (o_toxic - o_clean), so each token's rows reduce to (hash, sum of v,
+    count) once, word n-grams are hashed for all windows at once, and a window's logit is a ratio of two
+    sums. Same features as fastText's Dictionary::getLine (tests compare it with fasttext-predict).
 
-    def __init__(self, path: str | os.PathLike, toxic_label: str = TOXIC_LABEL):
-        data = Path(path).read_bytes()
+    The token table starts with every dictionary word (a fresh scorer then only derives the words the
+    model never saw). The dictionary and those rows are derived once per model file and kept under
+    `derived_cache_dir()`, named by the file's sha256 (atomic write; rebuilt when absent or unreadable)."""
+
+    def __init__(self, path: str | os.PathLike, toxic_label: str = TOXIC_LABEL, *, data: bytes | None = None,
+                 sha256: str | None = None, cache: bool = True):
+        data = Path(path).read_bytes() if data is None else data
         magic, version = struct.unpack_from("<ii", data, 0)
         if magic != _MAGIC or version not in (11, 12):
             raise UnsupportedModel("not a fastText .bin of version 11/12")
@@ -485,49 +531,59 @@ class LinearPredictor:
         off += struct.calcsize("<iiiqq")
         if nlabels != 2 or prune >= 0:
             raise UnsupportedModel("only two-label models without pruning")
-        words, labels = [], []
-        for _ in range(size):
-            end = data.index(b"\0", off)
-            word = data[off:end].decode("utf-8")
-            kind = data[end + 9]
-            off = end + 10
-            (labels if kind == 1 else words).append(word)
-        quant, m, n = struct.unpack_from("<?qq", data, off)
-        off += struct.calcsize("<?qq")
-        if quant or n != dim:
-            raise UnsupportedModel("quantised models are not supported")
-        inp = np.frombuffer(data, dtype="<f4", count=m * n, offset=off).reshape(m, n)
-        off += 4 * m * n
-        quant, m2, n2 = struct.unpack_from("<?qq", data, off)
-        off += struct.calcsize("<?qq")
-        if quant:
-            raise UnsupportedModel("quantised models are not supported")
-        out = np.frombuffer(data, dtype="<f4", count=m2 * n2, offset=off).reshape(m2, n2)
+        self.nwords = nwords
+        self._mult = np.uint64(116049371)
+        cache_file = None
+        if cache and nwords >= _DERIVED_MIN_WORDS:
+            digest = sha256 or hashlib.sha256(data).hexdigest()
+            cache_file = derived_cache_dir() / f"fasttext-linear-{digest}-f{_DERIVED_FORMAT}.npz"
+        derived = _read_derived(cache_file, nwords) if cache_file is not None else None
+        if derived is None:
+            words, labels, inp_at, out_at = _read_dictionary(data, off, size, dim)
+        else:
+            words, labels, inp_at, out_at = derived["words"], derived["labels"], derived["inp_at"], derived["out_at"]
         if toxic_label not in labels:
             raise UnsupportedModel(f"no {toxic_label} label")
+        m = nwords + self.bucket
+        inp = np.frombuffer(data, dtype="<f4", count=m * dim, offset=inp_at).reshape(m, dim)
+        out = np.frombuffer(data, dtype="<f4", count=2 * dim, offset=out_at).reshape(2, dim)
         t = labels.index(toxic_label)
         direction = out[t].astype(np.float64) - out[1 - t].astype(np.float64)
         self.v = inp.astype(np.float64) @ direction
-        self.nwords = nwords
-        self.word_ids = {w: i for i, w in enumerate(words)}
-        eos = self.word_ids.get(EOS)
-        self._eos = (np.uint64(_signed32(fasttext_hash(EOS)) & _U64), 0.0 if eos is None else float(self.v[eos]),
-                     0 if eos is None else 1)  # EOS: its own row only, no character n-grams
-        self._mult = np.uint64(116049371)
+        if derived is None:
+            h, s, c = self._token_rows(words, np.arange(nwords))
+            if cache_file is not None:
+                _write_derived(cache_file, words, labels, inp_at, out_at, h, s, c)
+        else:
+            h, s, c = derived["h"], derived["s"], derived["c"]
+        vocab = _TokenIndex(zip(words, range(nwords)))
+        # EOS: its own row only, no character n-grams (Dictionary::getLine)
+        eos_row = vocab.get(EOS, -1)
+        eos = (np.uint64(_signed32(fasttext_hash(EOS)) & _U64), float(self.v[eos_row]) if eos_row >= 0 else 0.0,
+               1 if eos_row >= 0 else 0)
+        if eos_row < 0:
+            eos_row = vocab[EOS] = nwords
+            h, s, c = np.append(h, eos[0]), np.append(s, 0.0), np.append(c, 0)
+        else:
+            h, s, c = h.copy(), s.copy(), c.copy()
+            h[eos_row], s[eos_row], c[eos_row] = eos
+        self._eos_row = eos_row
+        self._vocab, self._vocab_rows = vocab, (h, s, c)
         self._reset_cache()
 
-    def _add_tokens(self, tokens: list[str]) -> None:
-        """Compute (hash, sum of v, count) of new tokens, vectorised over all of them."""
+    def _token_rows(self, tokens: list[str], word_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(hash as fastText's word n-grams use it, sum of v, count) of each token, vectorised over them all;
+        `word_rows` = each token's own input row, or -1 when it has none."""
         enc = [("<" + t + ">").encode("utf-8") for t in tokens]
         buf = np.frombuffer(b"".join(enc), dtype=np.uint8)
         sx = buf.astype(np.uint64)
         sx[buf >= 128] |= np.uint64(0xFFFFFF00)
         blen = np.array([len(e) for e in enc], dtype=np.int64)
-        bstart = np.concatenate([[0], np.cumsum(blen)[:-1]])
+        bstart = np.concatenate([[0], np.cumsum(blen)[:-1]]).astype(np.int64)
         hashes = _fnv_ranges(sx, bstart + 1, blen - 2)  # the token itself, without "<" ">"
         sums = np.zeros(len(tokens))
         counts = np.zeros(len(tokens), dtype=np.int64)
-        if self.maxn > 0 and self.bucket > 0:
+        if self.maxn > 0 and self.bucket > 0 and len(tokens):
             is_start = (buf & 0xC0) != 0x80
             cpos = np.flatnonzero(is_start)
             nch = np.add.reduceat(is_start.astype(np.int64), bstart)
@@ -549,26 +605,47 @@ class LinearPredictor:
             rows = self.nwords + (h % np.uint64(self.bucket)).astype(np.int64)
             sums += np.bincount(toks, weights=self.v[rows], minlength=len(tokens))
             counts += np.bincount(toks, minlength=len(tokens))
-        for i, tok in enumerate(tokens):
-            wid = self.word_ids.get(tok)
-            if wid is not None:
-                sums[i] += self.v[wid]
-                counts[i] += 1
+        has = np.flatnonzero(word_rows >= 0)
+        sums[has] += self.v[word_rows[has]]  # after the n-grams, as fastText adds them (same rounding)
+        counts[has] += 1
         signed = hashes.astype(np.int64)
         signed[signed >= 2**31] -= 2**32  # C++: uint64_t h = (int32_t) hash
-        base = len(self._index)
-        for i, tok in enumerate(tokens):
-            self._index[tok] = base + i
-        self._H = np.concatenate([self._H, signed.astype(np.uint64)])
-        self._S = np.concatenate([self._S, sums])
-        self._C = np.concatenate([self._C, counts])
+        return signed.astype(np.uint64), sums, counts
+
+    def _add_tokens(self, tokens: list[str]) -> None:
+        """Append the rows of tokens that are not dictionary words (they have character n-grams only)."""
+        h, s, c = self._token_rows(tokens, np.full(len(tokens), -1, dtype=np.int64))
+        n, k = self._n, len(tokens)
+        if n + k > len(self._S):  # grow by doubling: appending stays linear over a long run
+            cap = max(2 * len(self._S), n + k)
+            self._H, self._S, self._C = (np.concatenate([a[:n], np.zeros(cap - n, a.dtype)])
+                                         for a in (self._H, self._S, self._C))
+        self._H[n:n + k], self._S[n:n + k], self._C[n:n + k] = h, s, c
+        self._index.update(zip(tokens, range(n, n + k)))
+        self._n = n + k
 
     def _reset_cache(self) -> None:
-        eos_h, eos_s, eos_c = self._eos
-        self._index = {EOS: 0}
-        self._H = np.array([eos_h], dtype=np.uint64)
-        self._S = np.array([eos_s])
-        self._C = np.array([eos_c], dtype=np.int64)
+        """Back to the dictionary words only."""
+        self._index = _TokenIndex(self._vocab)
+        h, s, c = self._vocab_rows
+        self._H, self._S, self._C = h.copy(), s.copy(), c.copy()
+        self._n = len(h)
+
+    def _rows(self, tokens: list[str]) -> np.ndarray:
+        """Token-table rows of the tokens, deriving those not seen yet (all at once)."""
+        if self._n > 4_000_000:  # memory guard for very long runs; results do not depend on it
+            self._reset_cache()
+        index = self._index
+        if len(tokens) < 2:  # itemgetter of one key returns the value, not a tuple
+            ids = np.array([index[t] for t in tokens], dtype=np.int64)
+        else:
+            ids = np.fromiter(itemgetter(*tokens)(index), dtype=np.int64, count=len(tokens))
+        miss = np.flatnonzero(ids < 0)
+        if len(miss):
+            missing = [tokens[i] for i in miss]
+            self._add_tokens(list(dict.fromkeys(missing)))
+            ids[miss] = [index[t] for t in missing]
+        return ids
 
     def window_probabilities(self, windows: list[str]) -> np.ndarray:
         """P(toxic) of each prepared line (as fastText predicts a line, EOS included)."""
@@ -576,20 +653,25 @@ class LinearPredictor:
 
     def token_window_probabilities(self, windows: list[list[str]]) -> np.ndarray:
         """P(toxic) of each window given as its list of prepared tokens (EOS is added to each)."""
-        if len(self._index) > 4_000_000:  # memory guard for very long runs; results do not depend on it
-            self._reset_cache()
-        flat = [t for toks in windows for t in (*toks, EOS)]
-        try:
-            found = itemgetter(*flat)(self._index)
-        except KeyError:  # tokens never seen by this scorer: add them all at once (vectorised hashing)
-            self._add_tokens(sorted(set(flat).difference(self._index)))
-            found = itemgetter(*flat)(self._index)
-        ids = np.array(found if isinstance(found, tuple) else (found,), dtype=np.int64)
-        lens_a = np.array([len(t) + 1 for t in windows], dtype=np.int64)
+        return self.chunk_window_probabilities(list(chain.from_iterable(windows)), [len(w) for w in windows])
+
+    def chunk_window_probabilities(self, tokens: list[str], lengths: Sequence[int]) -> np.ndarray:
+        """P(toxic) of consecutive windows of `tokens` with these lengths (EOS is added to each, as fastText
+        predicts a line)."""
+        lens_a = np.asarray(lengths, dtype=np.int64) + 1
+        n_win = len(lens_a)
+        if lens_a.sum() != len(tokens) + n_win:
+            raise ValueError(f"window lengths add up to {lens_a.sum() - n_win}, but there are {len(tokens)} tokens")
+        ends = np.cumsum(lens_a) - 1
+        ids = np.empty(len(tokens) + n_win, dtype=np.int64)
+        is_tok = np.ones(len(ids), dtype=bool)
+        is_tok[ends] = False
+        ids[is_tok] = self._rows(tokens)
+        ids[ends] = self._eos_row
         hashes, s, c = self._H[ids], self._S[ids], self._C[ids]
-        win = np.repeat(np.arange(len(windows)), lens_a)
-        num = np.bincount(win, weights=s, minlength=len(windows))
-        den = np.bincount(win, weights=c, minlength=len(windows)).astype(np.float64)
+        win = np.repeat(np.arange(n_win), lens_a)
+        num = np.bincount(win, weights=s, minlength=n_win)
+        den = np.bincount(win, weights=c, minlength=n_win).astype(np.float64)
         acc = hashes
         for k in range(1, self.word_ngrams):
             if len(hashes) <= k:
@@ -598,7 +680,56 @@ class LinearPredictor:
             ok = win[:len(hashes) - k] == win[k:]
             rows = self.nwords + (acc[ok] % np.uint64(self.bucket)).astype(np.int64)
             w_ok = win[:len(hashes) - k][ok]
-            num += np.bincount(w_ok, weights=self.v[rows], minlength=len(windows))
-            den += np.bincount(w_ok, minlength=len(windows))
+            num += np.bincount(w_ok, weights=self.v[rows], minlength=n_win)
+            den += np.bincount(w_ok, minlength=n_win)
         z = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
         return 1.0 / (1.0 + np.exp(-z))
+
+
+def _read_dictionary(data: bytes, off: int, size: int, dim: int) -> tuple[list[str], list[str], int, int]:
+    """Words, labels, and the byte offsets of the input and output matrices' data, from a .bin's dictionary."""
+    words, labels = [], []
+    for _ in range(size):
+        end = data.index(b"\0", off)
+        word = data[off:end].decode("utf-8")
+        kind = data[end + 9]  # after the int64 count
+        off = end + 10
+        (labels if kind == 1 else words).append(word)
+    quant, m, n = struct.unpack_from("<?qq", data, off)
+    off += struct.calcsize("<?qq")
+    if quant or n != dim:
+        raise UnsupportedModel("quantised models are not supported")
+    inp_at = off
+    off += 4 * m * n
+    quant, m2, n2 = struct.unpack_from("<?qq", data, off)
+    if quant or (m2, n2) != (2, dim):
+        raise UnsupportedModel("quantised models are not supported")
+    return words, labels, inp_at, off + struct.calcsize("<?qq")
+
+
+def _read_derived(path: Path, nwords: int) -> dict | None:
+    """The derived file's contents, or None when it is absent, unreadable or inconsistent (then rebuilt)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            words = z["words"].tobytes().decode("utf-8").split("\0")
+            labels = z["labels"].tobytes().decode("utf-8").split("\0")
+            inp_at, out_at = (int(x) for x in z["offsets"])
+            h, s, c = z["h"], z["s"], z["c"]
+    except Exception:  # noqa: BLE001 - any damage means: derive it again
+        return None
+    if not (len(words) == len(h) == len(s) == len(c) == nwords and len(labels) == 2):
+        return None
+    return {"words": words, "labels": labels, "inp_at": inp_at, "out_at": out_at, "h": h, "s": s, "c": c}
+
+
+def _write_derived(path: Path, words, labels, inp_at, out_at, h, s, c) -> None:
+    """Atomic write (a temporary file, then rename); a cache that cannot be written is only slower."""
+    blob = lambda xs: np.frombuffer("\0".join(xs).encode("utf-8"), dtype=np.uint8)  # noqa: E731
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            np.savez(fh, words=blob(words), labels=blob(labels), offsets=np.array([inp_at, out_at]), h=h, s=s, c=c)
+        os.replace(tmp, path)
+    except OSError:
+        pass

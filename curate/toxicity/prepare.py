@@ -18,6 +18,7 @@ refused (see `FastTextScorer`).
 from __future__ import annotations
 
 import re
+from itertools import chain
 
 PREPARE_VERSION = "curate-toxicity-prepare/2"
 
@@ -73,26 +74,37 @@ def window_tokens(text: str, min_tokens: int = 12, max_tokens: int = 64) -> list
     """The prepared text cut into sentence windows: pieces between sentence ends, merged until a window
     has at least `min_tokens` tokens (a short tail joins the window before it), long ones cut at
     `max_tokens`. The tokens are exactly those of `prepare_text`; always at least one window."""
-    windows: list[list[str]] = []
-    cur: list[str] = []
-    for line in _normalised(text).split("\n"):
-        toks = line.split()
-        while len(toks) > max_tokens:
+    tokens, lengths = window_lengths(text, min_tokens, max_tokens)
+    out, i = [], 0
+    for n in lengths:
+        out.append(tokens[i:i + n])
+        i += n
+    return out
+
+
+def window_lengths(text: str, min_tokens: int = 12, max_tokens: int = 64) -> tuple[list[str], list[int]]:
+    """The tokens of `prepare_text` and the lengths of `window_tokens`' windows, which are consecutive
+    slices of them (the scorer wants flat tokens; no per-window lists)."""
+    lines = list(map(str.split, _normalised(text).split("\n")))
+    lengths: list[int] = []
+    cur = 0
+    for n in map(len, lines):
+        while n > max_tokens:
             if cur:
-                windows.append(cur)
-                cur = []
-            windows.append(toks[:max_tokens])
-            toks = toks[max_tokens:]
-        cur += toks
-        if len(cur) >= min_tokens:
-            windows.append(cur)
-            cur = []
+                lengths.append(cur)
+                cur = 0
+            lengths.append(max_tokens)
+            n -= max_tokens
+        cur += n
+        if cur >= min_tokens:
+            lengths.append(cur)
+            cur = 0
     if cur:
-        if windows and len(windows[-1]) + len(cur) <= max_tokens:
-            windows[-1] = windows[-1] + cur
+        if lengths and lengths[-1] + cur <= max_tokens:
+            lengths[-1] += cur
         else:
-            windows.append(cur)
-    return windows or [[]]
+            lengths.append(cur)
+    return list(chain.from_iterable(lines)), lengths or [0]
 
 
 _BYTE_TABLE_STR = str.maketrans({c: ("\n" if c in ".!?;" else " ") for c in _ASCII_PUNCT.decode()})

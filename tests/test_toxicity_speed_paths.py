@@ -1,0 +1,186 @@
+"""The fast paths of the default toxicity scorer give the scores of the plain computation.
+
+The reference here is independent of the fast code: the .bin parsed word by word, features from the
+trainer's `Featurizer` (pure Python, checked against fasttext-predict in tests/test_toxicity.py), windows
+cut by the rule as it was written before `window_lengths`, and fasttext-predict itself. Also: the derived
+cache under $CURATE_CACHE (absent, present, damaged, unwritable), cold and warm token tables, and the
+fall-back to fasttext-predict for models the numpy predictor does not handle."""
+from __future__ import annotations
+
+import math
+import random
+import struct
+
+import numpy as np
+import pytest
+
+from curate.toxicity import FastTextToxicityScorer, chunk_text, default_model_path, recipe
+from curate.toxicity import fasttext_model as ftm
+from curate.toxicity import prepare
+from curate.toxicity.prepare import prepare_text, window_lengths, window_tokens
+
+WMIN, WMAX = 4, 64  # the scorer's window bounds (curate.toxicity.WINDOW_MIN_TOKENS / _MAX_TOKENS)
+
+
+def _old_window_tokens(text: str, min_tokens: int, max_tokens: int) -> list[list[str]]:
+    """The window rule as written before `window_lengths` (lists of tokens, line by line)."""
+    windows, cur = [], []
+    for line in prepare._normalised(text).split("\n"):
+        toks = line.split()
+        while len(toks) > max_tokens:
+            if cur:
+                windows.append(cur)
+                cur = []
+            windows.append(toks[:max_tokens])
+            toks = toks[max_tokens:]
+        cur += toks
+        if len(cur) >= min_tokens:
+            windows.append(cur)
+            cur = []
+    if cur:
+        if windows and len(windows[-1]) + len(cur) <= max_tokens:
+            windows[-1] = windows[-1] + cur
+        else:
+            windows.append(cur)
+    return windows or [[]]
+
+
+class Reference:
+    """P(toxic) of a window from the .bin read entry by entry and the trainer's Featurizer."""
+
+    def __init__(self, path):
+        data = path.read_bytes()
+        (dim, _ws, _ep, _mc, _neg, word_ngrams, _loss, _model, bucket, minn, maxn, _lru, _t) = \
+            struct.unpack_from("<12id", data, 8)
+        off = 8 + struct.calcsize("<12id")
+        size, nwords, _nlabels, _ntok, _prune = struct.unpack_from("<iiiqq", data, off)
+        off += struct.calcsize("<iiiqq")
+        words, labels = [], []
+        for _ in range(size):
+            end = data.index(b"\0", off)
+            (labels if data[end + 9] == 1 else words).append(data[off:end].decode("utf-8"))
+            off = end + 10
+        _q, m, n = struct.unpack_from("<?qq", data, off)
+        off += 17
+        inp = np.frombuffer(data, "<f4", m * n, off).reshape(m, n).astype(np.float64)
+        off += 4 * m * n + 17
+        out = np.frombuffer(data, "<f4", 2 * n, off).reshape(2, n).astype(np.float64)
+        t = labels.index(ftm.TOXIC_LABEL)
+        self.v = inp @ (out[t] - out[1 - t])
+        cfg = ftm.TrainConfig(word_ngrams=word_ngrams, minn=minn, maxn=maxn, bucket=bucket)
+        self.featurizer = ftm.Featurizer(words, cfg)
+
+    def window(self, tokens: list[str]) -> float:
+        ids = self.featurizer.features(" ".join(tokens))
+        return 1.0 / (1.0 + math.exp(-math.fsum(self.v[ids]) / len(ids)))
+
+    def document(self, text: str) -> float:
+        return max(max(self.window(w) for w in _old_window_tokens(c, WMIN, WMAX)) for c in chunk_text(text, 2000))
+
+
+@pytest.fixture(scope="module")
+def texts(corpora):
+    """A few hundred real labelled texts (every language), plus 3.5 KB documents joined from them."""
+    rows = recipe.load_rows(corpora / "toxicity" / "train")
+    picked = rows[::331][:300]
+    docs, cur = [], ""
+    for r in rows[7::97]:
+        cur += r["text"].replace("\n", " ") + " "
+        if len(cur) >= 3500:
+            docs.append((cur[:3500], r["lang"]))
+            cur = ""
+        if len(docs) == 24:
+            break
+    return [(r["text"], r["lang"]) for r in picked] + docs
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("CURATE_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "toxicity"
+
+
+def test_window_lengths_cut_the_windows_the_old_rule_cut(texts):
+    rng = random.Random(5)
+    words = ["idiot", "Haus,", "公园", "the.", "x!", "été;", "a", "\n", "?", "ok吧"]
+    samples = [t for t, _ in texts] + ["", " ", "。", "a " * 200, "a. " * 10, ("b " * 70 + ". ") * 3]
+    samples += [" ".join(rng.choice(words) for _ in range(rng.randint(0, 300))) for _ in range(200)]
+    for text in samples:
+        for lo, hi in ((WMIN, WMAX), (12, 64), (1, 3)):
+            old = _old_window_tokens(text, lo, hi)
+            tokens, lengths = window_lengths(text, lo, hi)
+            assert window_tokens(text, lo, hi) == old
+            assert tokens == prepare_text(text).split() and lengths == [len(w) for w in old]
+
+
+def test_default_scores_equal_the_reference_and_fasttext_predict(texts, cache_dir):
+    ref = Reference(default_model_path())
+    scorer = FastTextToxicityScorer()
+    assert scorer._ft.predictor == "numpy-linear" and scorer._ft._cpp is None  # no C++ load needed
+    got = scorer.score_documents([t for t, _ in texts], [lang for _, lang in texts])
+    for (text, _), (value, _) in zip(texts, got):
+        assert value == pytest.approx(ref.document(text), abs=1e-9), text[:80]
+    # fasttext-predict (float32, p + 1e-5) on the windows of the short texts; loaded only when asked for
+    lines = [" ".join(w) for text, _ in texts[:150] for w in window_tokens(text, WMIN, WMAX)]
+    fast = scorer._ft._linear.window_probabilities(lines)
+    cpp = scorer._ft.score_prepared(lines)
+    assert scorer._ft._cpp is not None
+    assert np.allclose(fast, cpp, rtol=0, atol=1e-5)
+
+
+def test_cold_warm_batched_and_reset_tables_give_identical_scores(texts, cache_dir):
+    docs, langs = [t for t, _ in texts], [lang for _, lang in texts]
+    cold = FastTextToxicityScorer().score_documents(docs, langs)
+    one_by_one = FastTextToxicityScorer()
+    singles = [one_by_one.score_document(t, lang) for t, lang in zip(docs, langs)]
+    assert singles == cold
+    assert one_by_one.score_documents(docs, langs) == cold  # warm: every token in the table
+    one_by_one._ft._linear._reset_cache()  # the memory guard of long runs
+    assert one_by_one.score_documents(docs[::-1], langs[::-1])[::-1] == cold
+
+
+def test_derived_cache_is_written_once_read_back_and_rebuilt_when_damaged(texts, cache_dir, monkeypatch):
+    docs, langs = [t for t, _ in texts[:80]], [lang for _, lang in texts[:80]]
+    path = default_model_path()
+    plain = ftm.LinearPredictor(path, cache=False)  # derived in memory, no file
+    assert not cache_dir.exists()
+    built = FastTextToxicityScorer()
+    (file,) = cache_dir.glob("*.npz")
+    assert built.sha256 in file.name and not list(cache_dir.glob("*.tmp"))
+    expected = built.score_documents(docs, langs)
+    windows = [w for t in docs for w in window_tokens(t, WMIN, WMAX)]
+    assert np.array_equal(plain.token_window_probabilities(windows), built._ft._linear.token_window_probabilities(windows))
+    stamp = file.stat().st_mtime_ns
+    assert FastTextToxicityScorer().score_documents(docs, langs) == expected and file.stat().st_mtime_ns == stamp
+    good = file.read_bytes()
+    for damage in (b"", b"not a zip file", good[: len(good) // 2]):
+        file.write_bytes(damage)
+        assert FastTextToxicityScorer().score_documents(docs, langs) == expected
+        assert file.read_bytes() != damage and ftm._read_derived(file, built._ft._linear.nwords) is not None
+    blocker = cache_dir.parent.parent / "a-file"
+    blocker.write_text("x")
+    monkeypatch.setenv("CURATE_CACHE", str(blocker))  # not a directory: the cache cannot be written
+    assert FastTextToxicityScorer().score_documents(docs, langs) == expected
+
+
+def test_other_models_fall_back_to_fasttext_predict(tmp_path, cache_dir):
+    texts = ["tu es un idiot stupide", "quel beau jour", "du bist ein Arschloch", "we go to the park"] * 5
+    labels = [True, False, True, False] * 5
+    model = ftm.train_classifier(texts, labels, ftm.TrainConfig(epoch=5, lr=0.5, bucket=500, minn=2, maxn=4))
+    path = tmp_path / "three.bin"
+    model.labels = ["__label__toxic", "__label__clean", "__label__other"]  # three labels: not the numpy kind
+    model.label_counts = [10, 10, 0]
+    model.output_matrix = np.vstack([model.output_matrix, np.zeros((1, 2), np.float32)])
+    ftm.save_fasttext_bin(model, path)
+    scorer = ftm.FastTextScorer(path)
+    assert scorer.predictor == "fasttext-predict" and scorer._cpp is not None
+    chunks = [window_lengths(t + ". and another sentence here, with words", 2, 4) for t in texts[:4]]
+    got = scorer.max_over_windows(chunks)
+    for (tokens, lengths), value in zip(chunks, got):
+        bounds = np.cumsum([0, *lengths])
+        lines = [" ".join(tokens[a:b]) for a, b in zip(bounds, bounds[1:])]
+        assert value == max(scorer.score_prepared(lines))
+    bad = tmp_path / "bad.bin"
+    bad.write_bytes(b"\0" * 64)
+    with pytest.raises(ValueError, match="not a fastText model"):
+        ftm.FastTextScorer(bad)
