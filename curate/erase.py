@@ -453,16 +453,7 @@ def _shard_without(out: Path, shard: str, remove: list[int], batch: str) -> tupl
             j = i
             while j < n and keep[j]:
                 j += 1
-            first = int(reader.pointers[i])
-            last = int(reader.pointers[j - 1]) + int(reader.lengths[j - 1]) * INT32
-            fin.seek(first)
-            remaining = last - first
-            while remaining:
-                chunk = fin.read(min(remaining, 1 << 22))
-                if not chunk:
-                    raise ErasureError(f"{targets[0]}: shorter than its index says")
-                fout.write(chunk)
-                remaining -= len(chunk)
+            reader.copy_sequences(fin, fout, i, j, ErasureError)
             i = j
         fout.flush()
         os.fsync(fout.fileno())

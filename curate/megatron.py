@@ -109,3 +109,19 @@ class IndexedReader:
     @property
     def n_tokens(self) -> int:
         return int(self.lengths.sum(dtype=np.int64))
+
+    def copy_sequences(self, fin, fout, start: int, end: int, error: type[Exception] = ValueError) -> None:
+        """Copy the bytes of sequences [start, end) from the open .bin `fin` to `fout` as they are, in 4 MiB
+        pieces (a merge or an erasure keeps other sequences byte-identical); a short .bin raises `error`."""
+        if end <= start:
+            return
+        first = int(self.pointers[start])
+        last = int(self.pointers[end - 1]) + int(self.lengths[end - 1]) * self.dtype.itemsize
+        fin.seek(first)
+        remaining = last - first
+        while remaining:
+            chunk = fin.read(min(remaining, 1 << 22))
+            if not chunk:
+                raise error(f"{self.prefix}.bin: shorter than its index says")
+            fout.write(chunk)
+            remaining -= len(chunk)

@@ -168,17 +168,8 @@ def _reader(prefix: Path) -> IndexedReader:
 def _copy(fout, reader: IndexedReader | None, start: int, end: int) -> None:
     if reader is None or end <= start:
         return
-    first = int(reader.pointers[start])
-    last = int(reader.pointers[end - 1]) + int(reader.lengths[end - 1]) * INT32
     with open(reader.prefix + ".bin", "rb") as fin:
-        fin.seek(first)
-        remaining = last - first
-        while remaining:
-            chunk = fin.read(min(remaining, 1 << 22))
-            if not chunk:
-                raise MergeError(f"{reader.prefix}.bin: shorter than its index says")
-            fout.write(chunk)
-            remaining -= len(chunk)
+        reader.copy_sequences(fin, fout, start, end, MergeError)
 
 
 def _write_parquet(path: Path, rows, schema: pa.Schema) -> None:

@@ -214,6 +214,12 @@ def _check_rules(status_rules: dict | None) -> dict[str, str]:
     return rules
 
 
+def _snapshot_meta(snapshot: Snapshot) -> dict:
+    """What the evidence says of the snapshot a decision used."""
+    return {"fetched_at": snapshot.fetched_at.isoformat(), "status": snapshot.status, "error": snapshot.error,
+            "sha256": snapshot.sha256, "truncated": snapshot.truncated, "final_url": snapshot.final_url}
+
+
 def _parse_body(body: bytes, truncated: bool) -> RobotsTxt | None:
     if truncated:
         # The cap may have cut the last line mid-pattern; a cut rule would decide wrongly, so drop it.
@@ -550,14 +556,7 @@ class OptoutPolicy:
             robots = self._parsed.get_or_make(key, lambda: _parse_body(snapshot.body, snapshot.truncated))
             if robots is None:
                 rule, state = "allow", "parse_error"
-        meta = {
-            "fetched_at": snapshot.fetched_at.isoformat(),
-            "status": snapshot.status,
-            "error": snapshot.error,
-            "sha256": snapshot.sha256,
-            "truncated": snapshot.truncated,
-            "final_url": snapshot.final_url,
-        }
+        meta = _snapshot_meta(snapshot)
         entry = _Entry(snapshot.fetched_at, snapshot.status, snapshot.error, rule, state, robots, meta)
         if robots is not None and not self._only_robots:
             count, first = robots.signal_errors
@@ -567,14 +566,7 @@ class OptoutPolicy:
         return entry
 
     def _tdm_entry(self, snapshot: Snapshot) -> _TdmEntry:
-        meta = {
-            "fetched_at": snapshot.fetched_at.isoformat(),
-            "status": snapshot.status,
-            "error": snapshot.error,
-            "sha256": snapshot.sha256,
-            "truncated": snapshot.truncated,
-            "final_url": snapshot.final_url,
-        }
+        meta = _snapshot_meta(snapshot)
         if snapshot.error is not None:
             return _TdmEntry(snapshot.fetched_at, "fetch_error", None, meta)
         status = snapshot.status or 0
