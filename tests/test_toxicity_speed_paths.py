@@ -184,3 +184,18 @@ def test_other_models_fall_back_to_fasttext_predict(tmp_path, cache_dir):
     bad.write_bytes(b"\0" * 64)
     with pytest.raises(ValueError, match="not a fastText model"):
         ftm.FastTextScorer(bad)
+
+
+def test_token_rows_match_the_featurizer_on_awkward_tokens(cache_dir):
+    ref = Reference(default_model_path())
+    lp = FastTextToxicityScorer()._ft._linear
+    tokens = ["a", "ab", "abc", "idiot", "你", "你好", "😪", "😪🤕x", "İstanbul", "ße", "ﬁ", "\x00\ufffd", "_x_",
+              "é" * 7, "x" * 420, "a\x01b", "zażółć", "ÿ"]
+    known = np.array([ref.featurizer._word_ids.get(t, -1) for t in tokens])
+    h, s, c = lp._token_rows(tokens, known)
+    for i, t in enumerate(tokens):
+        _hash, ids = ref.featurizer.token(t)
+        assert c[i] == len(ids) and s[i] == pytest.approx(math.fsum(ref.v[ids]), abs=1e-12), t
+        assert int(h[i]) == (_hash & (2**64 - 1)), t
+    with pytest.raises(ValueError, match="line breaks"):
+        lp._token_rows(["a\nb"], np.array([-1]))

@@ -574,37 +574,53 @@ class LinearPredictor:
     def _token_rows(self, tokens: list[str], word_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(hash as fastText's word n-grams use it, sum of v, count) of each token, vectorised over them all;
         `word_rows` = each token's own input row, or -1 when it has none."""
-        enc = [("<" + t + ">").encode("utf-8") for t in tokens]
-        buf = np.frombuffer(b"".join(enc), dtype=np.uint8)
+        k = len(tokens)
+        if not k:
+            return np.zeros(0, dtype=np.uint64), np.zeros(0), np.zeros(0, dtype=np.int64)
+        # "<tok>" of every token in one buffer, "\n" after each (tokens hold no whitespace: they are split on it)
+        buf = np.frombuffer(("<" + ">\n<".join(tokens) + ">\n").encode("utf-8"), dtype=np.uint8)
         sx = buf.astype(np.uint64)
         sx[buf >= 128] |= np.uint64(0xFFFFFF00)
-        blen = np.array([len(e) for e in enc], dtype=np.int64)
-        bstart = np.concatenate([[0], np.cumsum(blen)[:-1]]).astype(np.int64)
-        hashes = _fnv_ranges(sx, bstart + 1, blen - 2)  # the token itself, without "<" ">"
-        sums = np.zeros(len(tokens))
-        counts = np.zeros(len(tokens), dtype=np.int64)
-        if self.maxn > 0 and self.bucket > 0 and len(tokens):
-            is_start = (buf & 0xC0) != 0x80
-            cpos = np.flatnonzero(is_start)
+        bend = np.flatnonzero(buf == 10)  # one past each "<tok>"
+        if len(bend) != k:
+            raise ValueError("tokens must not contain line breaks")
+        bstart = np.concatenate([[0], bend[:-1] + 1]).astype(np.int64)
+        hashes = _fnv_ranges(sx, bstart + 1, bend - bstart - 2)  # the token itself, without "<" ">"
+        sums = np.zeros(k)
+        counts = np.zeros(k, dtype=np.int64)
+        if self.maxn > 0 and self.bucket > 0:
+            is_start = ((buf & 0xC0) != 0x80) & (buf != 10)
+            cpos = np.flatnonzero(is_start)  # first byte of each character
             nch = np.add.reduceat(is_start.astype(np.int64), bstart)
-            ctok = np.repeat(np.arange(len(tokens)), nch)
-            cfirst = np.concatenate([[0], np.cumsum(nch)[:-1]])
-            ci = np.arange(len(cpos)) - np.repeat(cfirst, nch)
-            cend = np.append(cpos, len(buf))
-            tok_parts, st_parts, ln_parts = [], [], []
-            for n in range(max(self.minn, 1), self.maxn + 1):
-                ok = ci + n <= nch[ctok]
-                if n == 1:
-                    ok &= (ci != 0) & (ci + n != nch[ctok])
-                idx = np.flatnonzero(ok)
-                tok_parts.append(ctok[idx])
-                st_parts.append(cpos[idx])
-                ln_parts.append(cend[idx + n] - cpos[idx])
+            ctok = np.repeat(np.arange(k), nch)
+            left = np.repeat(np.cumsum(nch), nch) - np.arange(len(cpos))  # characters from here to the token's end
+            lead = buf[cpos]
+            clen = 1 + (lead >= 0xC0) + (lead >= 0xE0) + (lead >= 0xF0)  # UTF-8 length from the lead byte
+            # the n-grams starting at each character, grown one character at a time: an n-gram's hash continues
+            # the hash of its first n - 1 characters (the same FNV bytes as computeSubwords hashes)
+            g = np.arange(len(cpos))
+            h = np.full(len(cpos), 2166136261, dtype=np.uint64)
+            prime, mask = np.uint64(16777619), np.uint64(0xFFFFFFFF)
+            tok_parts, h_parts = [], []
+            for n in range(1, self.maxn + 1):
+                fits = left >= n
+                if not fits.all():
+                    g, h, left = g[fits], h[fits], left[fits]
+                c = g + n - 1  # the character added now
+                b0, cl = cpos[c], clen[c]
+                h = ((h ^ sx[b0]) * prime) & mask
+                for j in range(1, int(cl.max()) if len(cl) else 1):
+                    more = np.flatnonzero(cl > j)
+                    h[more] = ((h[more] ^ sx[b0[more] + j]) * prime) & mask
+                if n >= self.minn:
+                    # 1-grams at the word boundaries ("<" and ">") are skipped
+                    keep = np.flatnonzero((left != n) & (left != nch[ctok[g]])) if n == 1 else slice(None)
+                    tok_parts.append(ctok[g[keep]])
+                    h_parts.append(h[keep])
             toks = np.concatenate(tok_parts)
-            h = _fnv_ranges(sx, np.concatenate(st_parts), np.concatenate(ln_parts))
-            rows = self.nwords + (h % np.uint64(self.bucket)).astype(np.int64)
-            sums += np.bincount(toks, weights=self.v[rows], minlength=len(tokens))
-            counts += np.bincount(toks, minlength=len(tokens))
+            rows = self.nwords + (np.concatenate(h_parts) % np.uint64(self.bucket)).astype(np.int64)
+            sums += np.bincount(toks, weights=self.v[rows], minlength=k)
+            counts += np.bincount(toks, minlength=k)
         has = np.flatnonzero(word_rows >= 0)
         sums[has] += self.v[word_rows[has]]  # after the n-grams, as fastText adds them (same rounding)
         counts[has] += 1
