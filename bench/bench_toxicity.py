@@ -20,12 +20,16 @@ Data (all read in place, never copied):
 3. bench/data/toxicity_functional.tsv: a small set WE WROTE (negation, counter-speech, quoted slurs, identity
    terms in neutral sentences, threats without swear words, friendly profanity), mean score per
    functionality, so failure modes are visible. Self-written: not a quality figure;
-4. speed: documents per CPU second (time.process_time) on 3.5 KB documents built by concatenating held-out
-   test and dev sentences (all languages), each scorer scoring whole documents (chunks of 2000 characters,
-   max); the default twice: a fresh scorer (every token new to its cache) and one that has seen the texts.
+4. speed: documents per CPU second (time.process_time, median of --repeats runs) on 3.5 KB documents built by
+   concatenating held-out test and dev sentences (all languages), each scorer scoring whole documents
+   (chunks of 2000 characters, max); the default twice: a fresh scorer per repeat (cold: its token table
+   holds the dictionary words only, as in a new worker process) and one that has seen the texts (warm);
+   and the default model's load time, CPU seconds of `FastTextToxicityScorer()` in fresh processes (with
+   the derived cache under $CURATE_CACHE present, and absent as for the first process on a machine).
 
 ROC-AUC is rank-based with ties averaged (0.5 = chance).
-Run: .venv/bin/python bench/bench_toxicity.py [--quick] [--corpora PATH] [--out FILE.md]
+Run: .venv/bin/python bench/bench_toxicity.py [--quick] [--speed-only] [--repeats N] [--profile N] [--curate-src DIR]
+         [--corpora PATH] [--out FILE.md]
 """
 from __future__ import annotations
 
@@ -34,12 +38,18 @@ import csv
 import hashlib
 import os
 import re
+import shutil
+import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+# --curate-src DIR: score with the curate package of another source tree (e.g. an older commit), so that
+# before and after are measured in the same run on the same machine
+CURATE_SRC = Path(sys.argv[sys.argv.index("--curate-src") + 1]).resolve() if "--curate-src" in sys.argv[:-1] else REPO
+sys.path.insert(0, str(CURATE_SRC))
 
 from curate.toxicity import FastTextToxicityScorer, chunk_text, lexicon  # noqa: E402
 from curate.toxicity import recipe  # noqa: E402
@@ -213,10 +223,26 @@ def speed_docs(rows, n_docs: int, size: int = 3500) -> list[tuple[str, str]]:
     return docs[:n_docs]
 
 
-def bench_speed(rows, scorers, default, n_docs: int) -> str:
+def load_seconds(repeats: int, cache_dir: str | None = None) -> float:
+    """Median CPU seconds of `FastTextToxicityScorer()` in fresh processes (numpy and curate.toxicity imported
+    first: every worker imports them anyway). cache_dir: a $CURATE_CACHE to use (None = the usual one)."""
+    code = ("import sys, time, numpy; sys.path.insert(0, sys.argv[1]); from curate.toxicity import FastTextToxicityScorer\n"
+            "t0 = time.process_time(); FastTextToxicityScorer(); print(time.process_time() - t0)")
+    env = dict(os.environ, **({"CURATE_CACHE": cache_dir} if cache_dir else {}))
+    runs = []
+    for i in range(repeats):
+        if cache_dir:  # absent each time: the first process on a machine derives it (and writes it)
+            shutil.rmtree(cache_dir, ignore_errors=True)
+        out = subprocess.run([sys.executable, "-c", code, str(CURATE_SRC)], env=env, check=True, capture_output=True,
+                             text=True).stdout
+        runs.append(float(out.split()[-1]))
+    return statistics.median(runs)
+
+
+def bench_speed(rows, scorers, default, n_docs: int, repeats: int = 5, profile: int = 0) -> str:
     docs = speed_docs(rows, n_docs)
     texts, langs = [d for d, _ in docs], [lang for _, lang in docs]
-    fresh_scorers = [FastTextToxicityScorer() for _ in range(3)]  # loaded before timing, one per repeat
+    fresh_scorers = [FastTextToxicityScorer() for _ in range(repeats)]  # loaded before timing, one per repeat
 
     def run_default():  # a fresh scorer each repeat: its token cache starts cold, in batches of 64 as the block
         fresh = fresh_scorers.pop()
@@ -239,42 +265,75 @@ def bench_speed(rows, scorers, default, n_docs: int) -> str:
                                         for t, lang in zip(texts, langs)])
     lines = []
     for name, run in runners.items():
-        best = None
-        for _ in range(3):
+        times = []
+        for _ in range(repeats):
             t0 = time.process_time()
             run()
-            dt = time.process_time() - t0
-            best = dt if best is None else min(best, dt)
-        lines.append([name, len(texts), f"{len(texts) / best:,.0f}"])
+            times.append(time.process_time() - t0)
+        med = statistics.median(times)
+        lines.append([name, len(texts), f"{len(texts) / med:,.0f}", f"{len(texts) / max(times):,.0f} - "
+                      f"{len(texts) / min(times):,.0f}"])
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        load_seconds(1, None)  # makes sure the usual derived cache exists
+        load_cached = load_seconds(repeats, None)
+        load_fresh = load_seconds(repeats, os.path.join(tmp, "cache"))
     t0 = time.process_time()
     x = 0
     for i in range(10_000_000):
         x += i
     ref = time.process_time() - t0
     langs_used = ",".join(sorted(set(langs)))
-    return table(["scorer", "documents (3.5 KB)", "docs per CPU second (best of 3)"], lines) + \
-        f"\n\nDocuments: held-out (test and dev) sentences concatenated per language ({langs_used}), 2000-character chunks; " \
-        f"the default's token cache starts cold (a fresh scorer; best of 3 repeats). CPU reference in the same " \
+    out = table(["scorer", "documents (3.5 KB)", f"docs per CPU second (median of {repeats})", "range"], lines) + \
+        f"\n\nDefault model load, CPU s per fresh process (median of {repeats}): {load_cached:.3f} with its derived " \
+        f"cache present, {load_fresh:.3f} without (the first process on a machine; it writes the cache).\n\n" \
+        f"Documents: held-out (test and dev) sentences concatenated per language ({langs_used}), 2000-character chunks; " \
+        f"cold = a fresh scorer per repeat. Code: {CURATE_SRC}. CPU reference in the same " \
         f"run: a 10M-iteration Python `x += i` loop took {ref:.2f} CPU s (about 0.4 s on an idle modern core)."
+    if profile:
+        import cProfile
+        import io
+        import pstats
+
+        fresh = FastTextToxicityScorer()
+        prof = cProfile.Profile()
+        prof.enable()
+        for i in range(0, len(texts), 64):
+            fresh.score_documents(texts[i:i + 64], langs[i:i + 64], 2000)
+        prof.disable()
+        buf = io.StringIO()
+        pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(profile)
+        body = buf.getvalue()
+        body = body[body.index("   ncalls"):].rstrip() if "   ncalls" in body else body
+        out += f"\n\ncProfile of one cold run (fresh scorer), top {profile} by own time:\n\n```\n{body}\n```"
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--corpora", default=str(REPO.parent / "shared" / "corpora"))
     ap.add_argument("--quick", action="store_true", help="fewer speed documents")
+    ap.add_argument("--speed-only", action="store_true", help="only the speed section")
+    ap.add_argument("--repeats", type=int, default=5, help="speed repeats (the median is reported; >= 3)")
+    ap.add_argument("--profile", type=int, default=0, metavar="N", help="add a cProfile of one cold run (top N lines)")
+    ap.add_argument("--curate-src", default=str(REPO), help="source tree to import curate from (before/after runs)")
     ap.add_argument("--split", default="test", choices=["test", "dev"], help="HateCheck split to report")
     ap.add_argument("--out", default=None, help="also write the tables to this markdown file")
     args = ap.parse_args()
+    if args.repeats < 3:
+        ap.error("--repeats must be >= 3 (medians)")
     corpora = Path(args.corpora)
     rows = recipe.load_rows(corpora / "toxicity" / "train")
     scorers, default = make_scorers(corpora)
-    parts = [f"Model: {default.name} sha256 {default.sha256}", "",
-             "## Held-out test split of the shared training data (ROC-AUC)", bench_heldout(rows, scorers), "",
-             f"## HateCheck / Multilingual HateCheck, {args.split} split (ROC-AUC; external, evaluation only)",
-             bench_hatecheck(rows, scorers, args.split), "",
-             "## Self-written functional set (mean score per functionality; NOT a quality figure)",
-             bench_functional(scorers), "",
-             "## Speed", bench_speed(rows, scorers, default, 300 if args.quick else 1500)]
+    parts = [f"Model: {default.name} sha256 {default.sha256}", ""]
+    if not args.speed_only:
+        parts += ["## Held-out test split of the shared training data (ROC-AUC)", bench_heldout(rows, scorers), "",
+                  f"## HateCheck / Multilingual HateCheck, {args.split} split (ROC-AUC; external, evaluation only)",
+                  bench_hatecheck(rows, scorers, args.split), "",
+                  "## Self-written functional set (mean score per functionality; NOT a quality figure)",
+                  bench_functional(scorers), ""]
+    parts += ["## Speed", bench_speed(rows, scorers, default, 300 if args.quick else 1500, args.repeats, args.profile)]
     text = "\n".join(parts) + "\n"
     print(text)
     if args.out:
