@@ -28,9 +28,12 @@ _MARKER_RE = re.compile("(" + "|".join(re.escape(m) for m in MARKER_IDS) + ")")
 
 
 def tekken_path(name: str = "tekken_240718.json") -> str:
-    import mistral_common
+    from importlib.util import find_spec
 
-    path = os.path.join(os.path.dirname(mistral_common.__file__), "data", name)
+    spec = find_spec("mistral_common")  # the package's folder, without the cost of importing it
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"tokenizer file {name}: the mistral-common package is not installed")
+    path = os.path.join(list(spec.submodule_search_locations)[0], "data", name)
     if not os.path.exists(path):
         raise FileNotFoundError(f"tokenizer file {name} is not shipped by the installed mistral-common ({path})")
     return path

