@@ -28,7 +28,7 @@ Data (all read in place, never copied):
    the derived cache under $CURATE_CACHE present, and absent as for the first process on a machine).
 
 ROC-AUC is rank-based with ties averaged (0.5 = chance).
-Run: .venv/bin/python bench/bench_toxicity.py [--quick] [--speed-only] [--repeats N] [--profile N] [--curate-src DIR]
+Run: .venv/bin/python bench/bench_toxicity.py [--quick] [--speed-only] [--repeats N] [--profile N] [--before DIR]
          [--corpora PATH] [--out FILE.md]
 """
 from __future__ import annotations
@@ -46,10 +46,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-# --curate-src DIR: score with the curate package of another source tree (e.g. an older commit), so that
-# before and after are measured in the same run on the same machine
-CURATE_SRC = Path(sys.argv[sys.argv.index("--curate-src") + 1]).resolve() if "--curate-src" in sys.argv[:-1] else REPO
-sys.path.insert(0, str(CURATE_SRC))
+sys.path.insert(0, str(REPO))
 
 from curate.toxicity import FastTextToxicityScorer, chunk_text, lexicon  # noqa: E402
 from curate.toxicity import recipe  # noqa: E402
@@ -223,62 +220,79 @@ def speed_docs(rows, n_docs: int, size: int = 3500) -> list[tuple[str, str]]:
     return docs[:n_docs]
 
 
-def load_seconds(repeats: int, cache_dir: str | None = None) -> float:
-    """Median CPU seconds of `FastTextToxicityScorer()` in fresh processes (numpy and curate.toxicity imported
-    first: every worker imports them anyway). cache_dir: a $CURATE_CACHE to use (None = the usual one)."""
+def load_seconds(repeats: int, src: Path = REPO, cache_dir: str | None = None) -> float:
+    """Median CPU seconds of `FastTextToxicityScorer()` in fresh processes importing curate from `src` (numpy
+    and curate.toxicity imported first: every worker imports them anyway). cache_dir: a $CURATE_CACHE to use
+    (None = the usual one), emptied before each process."""
     code = ("import sys, time, numpy; sys.path.insert(0, sys.argv[1]); from curate.toxicity import FastTextToxicityScorer\n"
             "t0 = time.process_time(); FastTextToxicityScorer(); print(time.process_time() - t0)")
     env = dict(os.environ, **({"CURATE_CACHE": cache_dir} if cache_dir else {}))
     runs = []
-    for i in range(repeats):
+    for _ in range(repeats):
         if cache_dir:  # absent each time: the first process on a machine derives it (and writes it)
             shutil.rmtree(cache_dir, ignore_errors=True)
-        out = subprocess.run([sys.executable, "-c", code, str(CURATE_SRC)], env=env, check=True, capture_output=True,
+        out = subprocess.run([sys.executable, "-c", code, str(src)], env=env, check=True, capture_output=True,
                              text=True).stdout
         runs.append(float(out.split()[-1]))
     return statistics.median(runs)
 
 
-def bench_speed(rows, scorers, default, n_docs: int, repeats: int = 5, profile: int = 0) -> str:
+def import_before(src: Path, tmp: str):
+    """The toxicity package of another source tree (e.g. `git archive OLD curate | tar -x -C DIR`), imported
+    as `curate_before` (a copy under tmp), so that both versions are timed in this process, repeat by repeat.
+    Its relative imports stay inside the copy; its data files are this tree's (the model is the same file)."""
+    import importlib
+
+    shutil.copytree(src / "curate", Path(tmp) / "curate_before")
+    sys.path.append(tmp)
+    return importlib.import_module("curate_before.toxicity")
+
+
+def bench_speed(rows, scorers, default, n_docs: int, repeats: int = 5, profile: int = 0,
+                before: Path | None = None) -> str:
     docs = speed_docs(rows, n_docs)
     texts, langs = [d for d, _ in docs], [lang for _, lang in docs]
-    fresh_scorers = [FastTextToxicityScorer() for _ in range(repeats)]  # loaded before timing, one per repeat
+    import tempfile
 
-    def run_default():  # a fresh scorer each repeat: its token cache starts cold, in batches of 64 as the block
-        fresh = fresh_scorers.pop()
+    tmp = tempfile.mkdtemp(prefix="bench-toxicity-")
+    versions = {"": FastTextToxicityScorer}
+    if before is not None:
+        versions[", before"] = import_before(before, tmp).FastTextToxicityScorer
+
+    def batches(scorer):  # in batches of 64, as the block scores them
         for i in range(0, len(texts), 64):
-            fresh.score_documents(texts[i:i + 64], langs[i:i + 64], 2000)
+            scorer.score_documents(texts[i:i + 64], langs[i:i + 64], 2000)
 
-    warm = FastTextToxicityScorer()
-    for i in range(0, len(texts), 64):
-        warm.score_documents(texts[i:i + 64], langs[i:i + 64], 2000)
-
-    def run_warm():  # the same documents again: every token is in the cache (a long run's steady state)
-        for i in range(0, len(texts), 64):
-            warm.score_documents(texts[i:i + 64], langs[i:i + 64], 2000)
-
-    runners = {"default (cold token cache)": run_default, "default (warm token cache)": run_warm}
+    runners = {}
+    for tag, cls in versions.items():
+        fresh = [cls() for _ in range(repeats)]  # loaded before timing, one per repeat
+        warm = cls()
+        batches(warm)
+        # cold: a fresh scorer each repeat (a new worker process); warm: one that has seen the documents
+        runners[f"default{tag} (cold token cache)"] = lambda fresh=fresh: batches(fresh.pop())
+        runners[f"default{tag} (warm token cache)"] = lambda warm=warm: batches(warm)
     for name, fn in scorers.items():
         if name == "default":
             continue
         runners[name] = (lambda fn=fn: [max(fn(chunk_text(t, 2000), [lang] * len(chunk_text(t, 2000))))
                                         for t, lang in zip(texts, langs)])
-    lines = []
-    for name, run in runners.items():
-        times = []
-        for _ in range(repeats):
+    times: dict[str, list[float]] = {name: [] for name in runners}
+    for _ in range(repeats):  # repeat by repeat, so that the machine's load hits every row alike
+        for name, run in runners.items():
             t0 = time.process_time()
             run()
-            times.append(time.process_time() - t0)
-        med = statistics.median(times)
-        lines.append([name, len(texts), f"{len(texts) / med:,.0f}", f"{len(texts) / max(times):,.0f} - "
-                      f"{len(texts) / min(times):,.0f}"])
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        load_seconds(1, None)  # makes sure the usual derived cache exists
-        load_cached = load_seconds(repeats, None)
-        load_fresh = load_seconds(repeats, os.path.join(tmp, "cache"))
+            times[name].append(time.process_time() - t0)
+    lines = []
+    for name, ts in times.items():
+        lines.append([name, len(texts), f"{len(texts) / statistics.median(ts):,.0f}",
+                      f"{len(texts) / max(ts):,.0f} - {len(texts) / min(ts):,.0f}"])
+    load_seconds(1)  # makes sure the usual derived cache exists
+    loads = [f"{load_seconds(repeats):.3f} with its derived cache present, "
+             f"{load_seconds(repeats, cache_dir=os.path.join(tmp, 'cache')):.3f} without (the first process on a "
+             f"machine; it writes the cache)"]
+    if before is not None:
+        loads.append(f"before ({before}): {load_seconds(repeats, before):.3f}")
+    shutil.rmtree(tmp, ignore_errors=True)
     t0 = time.process_time()
     x = 0
     for i in range(10_000_000):
@@ -286,10 +300,9 @@ def bench_speed(rows, scorers, default, n_docs: int, repeats: int = 5, profile: 
     ref = time.process_time() - t0
     langs_used = ",".join(sorted(set(langs)))
     out = table(["scorer", "documents (3.5 KB)", f"docs per CPU second (median of {repeats})", "range"], lines) + \
-        f"\n\nDefault model load, CPU s per fresh process (median of {repeats}): {load_cached:.3f} with its derived " \
-        f"cache present, {load_fresh:.3f} without (the first process on a machine; it writes the cache).\n\n" \
+        f"\n\nDefault model load, CPU s per fresh process (median of {repeats}): {'; '.join(loads)}.\n\n" \
         f"Documents: held-out (test and dev) sentences concatenated per language ({langs_used}), 2000-character chunks; " \
-        f"cold = a fresh scorer per repeat. Code: {CURATE_SRC}. CPU reference in the same " \
+        f"cold = a fresh scorer per repeat; rows timed repeat by repeat. CPU reference in the same " \
         f"run: a 10M-iteration Python `x += i` loop took {ref:.2f} CPU s (about 0.4 s on an idle modern core)."
     if profile:
         import cProfile
@@ -299,8 +312,7 @@ def bench_speed(rows, scorers, default, n_docs: int, repeats: int = 5, profile: 
         fresh = FastTextToxicityScorer()
         prof = cProfile.Profile()
         prof.enable()
-        for i in range(0, len(texts), 64):
-            fresh.score_documents(texts[i:i + 64], langs[i:i + 64], 2000)
+        batches(fresh)
         prof.disable()
         buf = io.StringIO()
         pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(profile)
@@ -317,7 +329,8 @@ def main() -> None:
     ap.add_argument("--speed-only", action="store_true", help="only the speed section")
     ap.add_argument("--repeats", type=int, default=5, help="speed repeats (the median is reported; >= 3)")
     ap.add_argument("--profile", type=int, default=0, metavar="N", help="add a cProfile of one cold run (top N lines)")
-    ap.add_argument("--curate-src", default=str(REPO), help="source tree to import curate from (before/after runs)")
+    ap.add_argument("--before", default=None, metavar="DIR",
+                    help="also time the default scorer of this source tree's curate (e.g. an older commit), interleaved")
     ap.add_argument("--split", default="test", choices=["test", "dev"], help="HateCheck split to report")
     ap.add_argument("--out", default=None, help="also write the tables to this markdown file")
     args = ap.parse_args()
@@ -333,7 +346,8 @@ def main() -> None:
                   bench_hatecheck(rows, scorers, args.split), "",
                   "## Self-written functional set (mean score per functionality; NOT a quality figure)",
                   bench_functional(scorers), ""]
-    parts += ["## Speed", bench_speed(rows, scorers, default, 300 if args.quick else 1500, args.repeats, args.profile)]
+    parts += ["## Speed", bench_speed(rows, scorers, default, 300 if args.quick else 1500, args.repeats, args.profile,
+                                             Path(args.before).resolve() if args.before else None)]
     text = "\n".join(parts) + "\n"
     print(text)
     if args.out:
