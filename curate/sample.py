@@ -4,7 +4,8 @@ reserved `.example` TLD, 12 Common Crawl dumps (2013-2024), in English, German, 
 Romansh, with planted personal data (e-mails, IPv4/IPv6, IBANs, phone and card numbers), toxic
 passages, license statements (Creative Commons NC/ND pages, GPL and MIT code files) and a robots.txt
 snapshot for the hosts covering full AI opt-outs, path-level opt-outs, `*`-only rules, 404, unreachable
-and 5xx hosts.
+and 5xx hosts, and the other reservations a robots cache holds: an AIPREF `Content-Usage` path rule, a
+Cloudflare `Content-Signal` line and TDMRep files (`/.well-known/tdmrep.json`) reserving `/archive/`.
 
     python -m curate.sample OUT_DIR [--docs N]          # the corpus
     python -m curate.sample --robots robots_cache/demo   # the bundled robots snapshot
@@ -174,15 +175,18 @@ ROBOTS = [
      "Disallow: /\n\nUser-agent: ClaudeBot\nDisallow: /\n\nUser-agent: *\nAllow: /\n"),
     ("ai-path-optout", 200, None,
      "User-agent: *\nDisallow: /admin/\n\nUser-agent: GPTBot\nCrawl-delay: 10\nDisallow: /news/\nAllow: /news/public/\n"),
-    ("star-only", 200, None, "User-agent: *\nDisallow: /private/\nDisallow: /*.pdf$\n"),
+    ("star-only-aipref", 200, None,  # IETF AIPREF: no AI training on /events/ only
+     "User-agent: *\nDisallow: /private/\nDisallow: /*.pdf$\nContent-Usage: /events/ train-ai=n\n"),
     ("not-found", 404, None, "<html><body><h1>404 Not Found</h1></body></html>"),
     ("unreachable", None, "connection_refused", ""),
     ("server-error", 503, None, "<html><body>Service Unavailable</body></html>"),
-    ("allow-all-crawl-delay", 200, None, "User-agent: *\nCrawl-delay: 5\nDisallow:\n"),
+    ("allow-all-content-signal", 200, None,  # Cloudflare's Content Signals: search yes, AI training no
+     "User-agent: *\nCrawl-delay: 5\nContent-Signal: search=yes, ai-train=no\nDisallow:\n"),
     ("versioned-agent-bom-crlf", 200, None,
      "\ufeffUser-agent: CCBot/2.0\r\nDisallow: /archive/\r\n\r\nUser-agent: Googlebot\r\nDisallow:\r\n"),
     ("not-cached", None, None, None),
 ]
+CODE_CRAWL_DELAY = ("allow-all-crawl-delay", 200, None, "User-agent: *\nCrawl-delay: 5\nDisallow:\n")
 PATHS = ["news", "news/public", "blog", "archive", "private", "about", "events", "admin", "docs"]
 HOST_WORDS = {
     "en": ["riverside-gazette", "northfield-bakery", "harbour-museum", "summit-trails", "oakwood-school",
@@ -390,7 +394,7 @@ def robots_snapshots() -> list:
     snaps = []
     web = [h for h, _ in hosts()]
     # code hosts get permissive robots.txt files, so the license stage decides their files
-    plan = [(h, robots_category(i)) for i, h in enumerate(web)] + list(zip(CODE_HOSTS, (ROBOTS[0], ROBOTS[7], ROBOTS[3])))
+    plan = [(h, robots_category(i)) for i, h in enumerate(web)] + list(zip(CODE_HOSTS, (ROBOTS[0], CODE_CRAWL_DELAY, ROBOTS[3])))
     for i, (host, (label, status, error, body)) in enumerate(plan):
         if body is None:  # not in the cache at all
             continue
@@ -398,14 +402,23 @@ def robots_snapshots() -> list:
         snaps.append(_snap(host, SNAPSHOT_DATE, status, error, raw))
         if label == "ai-full-optout" and i % 2 == 1:  # history: in 2019 the site allowed everything
             snaps.append(_snap(host, HISTORY_DATE, 200, None, b"User-agent: *\nDisallow:\n"))
+        if label == "allow-all" and host not in CODE_HOSTS:  # W3C TDMRep: rights reserved on /archive/
+            snaps.append(_snap(host, SNAPSHOT_DATE, 200, None, TDMREP.format(host=host).encode(), kind="tdmrep"))
     return snaps
 
 
-def _snap(host, when, status, error, body: bytes):
+TDMREP = ('[{{"location": "/archive/", "tdm-reservation": 1, "tdm-policy": "https://{host}/tdm-policy.json"}},'
+          ' {{"location": "/", "tdm-reservation": 0}}]')
+
+
+def _snap(host, when, status, error, body: bytes, kind: str = "robots"):
     from curate.robots.cache import snapshot_from_body
 
-    return snapshot_from_body("https", host, body, when, status=status, error=error,
-                              final_url=None if error else f"https://{host}/robots.txt")
+    name = "robots.txt" if kind == "robots" else ".well-known/tdmrep.json"
+    return snapshot_from_body("https", host, body, when, status=status, error=error, kind=kind,
+                              final_url=None if error else f"https://{host}/{name}")
+
+
 
 
 def write_robots_cache(path: str | os.PathLike) -> Path:

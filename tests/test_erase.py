@@ -152,15 +152,22 @@ def test_erase_one_url(demo, tmp_path):
 
 def test_erase_host_on_merged_run_reaches_merged_shards(demo_merged, tmp_path):
     run = _copy(demo_merged, tmp_path)
-    host = "www.stadtgarten.example"
     rows = _rows(run)
-    erased = {d for d, r in rows.items() if r["host"] == host and r["status"] == "kept"}
-    assert len(erased) > 5 and any(r["host"] == host and r["status"] != "kept" for r in rows.values())
+    # the first host with both kept documents (to erase) and others (matched, but in no shard)
+    by_host: dict = {}
+    for d, r in rows.items():
+        by_host.setdefault(r["host"], {"kept": set(), "other": 0})
+        if r["status"] == "kept":
+            by_host[r["host"]]["kept"].add(d)
+        else:
+            by_host[r["host"]]["other"] += 1
+    host = next(h for h in sorted(by_host) if len(by_host[h]["kept"]) > 5 and by_host[h]["other"])
+    erased, others = by_host[host]["kept"], by_host[host]["other"]
     out = _erase(run, "--host", host.upper(), "--reason", "site owner request").stdout
-    assert f"erased {len(erased)} document(s); 1 not kept" in out
+    assert f"erased {len(erased)} document(s); {others} not kept" in out
     _check_erased(demo_merged, run, erased)
     (entry,) = _log(run)
-    assert set(entry["doc_ids"]) == erased and len(entry["not_in_shards"]) == 1
+    assert set(entry["doc_ids"]) == erased and len(entry["not_in_shards"]) == others
     # merging again now gives the same bytes: the merged shards are what a merge of the erased run makes
     before = _files(run)
     run_cli("merge", run)
@@ -179,7 +186,8 @@ def test_erase_text_snippet(demo, tmp_path):
         for i, doc_id in enumerate(pq.read_table(side).column("doc_id").to_pylist()):
             texts[doc_id] = tok.decode(r[i])
     # a span across a sentence boundary of one document, case and spacing changed as a requester might
-    doc_id = sorted(texts)[11]
+    doc_id = next(d for d in sorted(texts)[11:]
+                  if len(texts[d].split(". ")) > 2 and min(map(len, texts[d].split(". ")[:2])) >= 25)
     sentences = texts[doc_id].split(". ")
     snippet = (sentences[0][-20:] + ".    " + sentences[1][:25]).upper()
     expected = {d for d, t in texts.items() if normalise(snippet) in normalise(t)}

@@ -103,6 +103,13 @@ def test_top_domains_agree_with_query(demo, summary):
     assert dom["csv"] is None and "top 5% or 1,000" in md
 
 
+def signal_of(reason: str) -> str:
+    """The signal an optout reason belongs to: its own name, or robots.txt for the robots.txt reasons
+    (optout.robots and the status ones: optout.server_error, optout.unreachable...)."""
+    sig = reason.removeprefix("optout.").replace("_", "-")
+    return sig if sig in ("tdmrep", "noai", "aipref", "content-signal") else "robots"
+
+
 def test_optout_section_agrees_with_query(demo, summary):
     md, js = summary
     o = js["figures"]["optout"]
@@ -113,7 +120,7 @@ def test_optout_section_agrees_with_query(demo, summary):
     assert o["documents"] == removed and o["share_of_documents"] == pytest.approx(removed / read)
     assert f"**{removed:,} documents ({pct(removed / read)} of documents read)**" in md
     for r in by_reason:
-        assert f"| robots | `{r['reason']}` | {r['n']:,} | {r['c']:,} | not recorded |" in md
+        assert f"| {signal_of(r['reason'])} | `{r['reason']}` | {r['n']:,} | {r['c']:,} | not recorded |" in md
     assert "signals honoured: robots.txt (RFC 9309)" in md and "Policy: retroactive" in md
     assert "GPTBot" in md and "CCBot" in md
     sec31 = md[md.index("### 3.1"):md.index("### 3.2")]
@@ -222,5 +229,4 @@ def test_new_optout_reasons_and_signals_appear_without_code_changes(demo, tmp_pa
     text = out.read_text()
     assert "signals honoured: robots.txt (RFC 9309), TDMRep (W3C TDM Reservation Protocol), Content Signals" in text
     for r in query(run, "SELECT reason, count(*) AS n FROM manifest WHERE reason LIKE 'optout.%' GROUP BY 1"):
-        sig = {"optout.tdmrep": "tdmrep", "optout.content_signal": "content-signal"}.get(r["reason"], "robots")
-        assert f"| {sig} | `{r['reason']}` | {r['n']:,} |" in text
+        assert f"| {signal_of(r['reason'])} | `{r['reason']}` | {r['n']:,} |" in text
