@@ -332,7 +332,8 @@ def finalize(out_dir: Path, pipe: Pipeline, files: list[InputFile], run_id: str,
     for m in markers:
         outputs.update(m["outputs"])
     previous = out_dir / "run.json"
-    merged = json.loads(previous.read_text()).get("merged") if previous.exists() else None
+    before = json.loads(previous.read_text()) if previous.exists() else {}
+    merged = before.get("merged")
     info = {
         "run_id": run_id,
         "curate_version": __version__,
@@ -360,6 +361,8 @@ def finalize(out_dir: Path, pipe: Pipeline, files: list[InputFile], run_id: str,
         info["optout_signals"] = optout_signal_counts(out_dir, optout.get("signals") or ["robots"])
     if merged is not None:  # a rerun after `curate merge` keeps the merge's record
         info["merged"] = merged
+    if "erasure" in before:  # ... and after `curate erase`, the erasures' (their log stays in erasure/)
+        info["erasure"] = before["erasure"]
     tmp = out_dir / "run.json.tmp"
     tmp.write_text(json.dumps(info, indent=1, sort_keys=True, default=str))
     os.replace(tmp, out_dir / "run.json")

@@ -375,3 +375,19 @@ def test_erasing_every_document_of_a_file_removes_its_shards(demo_merged, tmp_pa
     before = _files(run)
     run_cli("merge", run)  # the merge of the erased run agrees
     assert {k: v for k, v in _files(run).items() if k.startswith("merged/")} == {k: v for k, v in before.items() if k.startswith("merged/")}
+
+
+def test_rerunning_the_pipeline_after_an_erasure_keeps_it(demo, tmp_path):
+    """`curate run` again on an erased run (the resume path) changes nothing and keeps run.json's erasure
+    record; the erased document stays dropped and verify passes."""
+    run = _copy(demo, tmp_path)
+    doc = _kept(run, 1, 3)[0]
+    _erase(run, "--url", doc["url"], "--reason", "GDPR Art. 17")
+    before = json.loads((run / "run.json").read_text())
+    assert before["erasure"]
+    run_cli("run", REPO / "pipelines" / "demo.yaml", "--input", run / "input", "--out", run,
+            "--robots-cache", REPO / "robots_cache" / "demo", "--no-progress")
+    after = json.loads((run / "run.json").read_text())
+    assert after["erasure"] == before["erasure"] and after["totals"] == before["totals"]
+    assert _rows(run)[doc["doc_id"]]["stage"] == "erasure"
+    run_cli("verify", run, "--no-megatron")
