@@ -233,7 +233,7 @@ def _attach(module: str, attr: str) -> None:
 
 
 _attach("curate.robots.cli", "robots")
-import curate.robots.rank  # noqa: E402,F401  (adds `robots rank` to the group)
+import curate.rank  # noqa: E402,F401  (adds `robots rank` to the group)
 import curate.robots.history  # noqa: E402,F401  (adds `robots import-warc` and `import-cdx`)
 _attach("curate.toxicity.cli", "toxicity")
 _attach("curate.train.cli", "train")

@@ -25,7 +25,8 @@ def robots() -> None:
 
 
 # ---- curate robots rank ---------------------------------------------------------------------------------
-# `robots rank` (token volume per host -> top-N hosts file) is added to this group here by its own module.
+# `robots rank` (token volume per host -> top-N hosts file) is added to this group by curate/rank.py,
+# which reads crawl dumps: this package knows no pipeline.
 
 
 # ---- curate robots fetch --------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """robots.txt history: Common Crawl robotstxt WARCs and Wayback Machine CDX exports into the robots cache.
 
 ``curate robots import-warc FILE... --cache DIR`` and ``curate robots import-cdx CDX.json... --raw DIR --cache
-DIR`` (registered on the `robots` group here, as `curate.robots.rank` registers ``rank``). curate never
+DIR`` (registered on the `robots` group here, as `curate.rank` registers ``rank``). curate never
 downloads these files; the README says how to.
 
 Each capture becomes a time-stamped snapshot (dated by ``WARC-Date`` or the CDX timestamp), so the

@@ -1,7 +1,11 @@
 """`curate robots rank`: which hosts' robots.txt to fetch. As Apertus ranked FineWeb (English) and
 FineWeb-2 (other languages): text volume per host over the input, split by language ID into English and
 the rest, then the top N of each. Writes a hosts file for `curate robots fetch` (one origin a line) and
-a CSV beside it with the volumes."""
+a CSV beside it with the volumes.
+
+It reads crawl dumps and runs language ID, so it lives beside the pipeline (readers, blocks), not in
+`curate.robots`, which is a library of robots.txt parsing, caching and policy and knows no pipeline; the
+command is still `curate robots rank`, added to that group here."""
 from __future__ import annotations
 
 import csv
@@ -15,7 +19,7 @@ from curate.robots.cli import robots
 
 def rank_hosts(input_spec, top_en: int, top_other: int, language_column: str | None = None):
     """Returns [(origin, group, chars, docs)] best first: English then other, each by text volume."""
-    from curate.blocks.base import FILE_END, is_live
+    from curate.blocks.base import FILE_END, is_live  # imported here: every curate command loads this module
     from curate.blocks.language import LanguageId
     from curate.readers import InputReader, list_inputs, preflight
 
