@@ -48,6 +48,11 @@ def index() -> Index:
 
 
 @lru_cache(maxsize=1)
+def _rule_lengths() -> list[int]:
+    return index().rules.column("length")
+
+
+@lru_cache(maxsize=1)
 def _start_filter() -> tuple[np.ndarray, np.ndarray]:
     """Where a rule can start: the sorted (first, second) token pairs of rules of two tokens or more, and
     a table of the tokens that are a whole one-token rule. Most positions of a text start no rule: the
@@ -176,6 +181,7 @@ def find(tokens: Tokens, seen: set[str] | None = None) -> list[RuleHit]:
     idx, _ = _tables()
     code = tokens.code
     by_key, short, codes, rules = idx.by_key, idx.short, idx.codes, idx.rules
+    lengths = _rule_lengths()
     n = len(tokens.words)
     raw: list[tuple[int, int, int]] = []
     for i in _candidate_starts(code, n) if n else ():
@@ -184,7 +190,7 @@ def find(tokens: Tokens, seen: set[str] | None = None) -> list[RuleHit]:
         if rids:
             for r in rids:
                 if code.startswith(codes[r], p):
-                    raw.append((i, i + rules[r].length, r))
+                    raw.append((i, i + lengths[r], r))
                     break
             else:
                 rids = None
@@ -192,7 +198,7 @@ def find(tokens: Tokens, seen: set[str] | None = None) -> list[RuleHit]:
             for k in range(min(KEY_TOKENS - 1, n - i), 0, -1):
                 s = short.get(code[p:p + k * TOKEN_BYTES])
                 if s:
-                    raw.append((i, i + rules[s[0]].length, s[0]))
+                    raw.append((i, i + lengths[s[0]], s[0]))
                     break
     if not raw:
         return []
@@ -233,10 +239,11 @@ _BIGRAM = 2 * TOKEN_BYTES
 @lru_cache(maxsize=1)
 def _texts_by_expression() -> dict[str, list[int]]:
     out: dict[str, list[int]] = {}
-    for rid, rule in enumerate(index().rules):
-        if rule.kind == "license-text" and rule.length >= APPROX_MIN_TOKENS:
-            out.setdefault(rule.expression, []).append(rid)
     rules = index().rules
+    kinds, lengths, expressions = rules.column("kind"), rules.column("length"), rules.column("expression")
+    for rid, (kind, length, expression) in enumerate(zip(kinds, lengths, expressions)):
+        if kind == "license-text" and length >= APPROX_MIN_TOKENS:
+            out.setdefault(expression, []).append(rid)
     for expression, rids in out.items():  # the license's own text first (its identifier is the key)
         rids.sort(key=lambda r: (rules[r].identifier != expression, rules[r].identifier))
         del rids[APPROX_PER_LICENSE:]
