@@ -136,6 +136,9 @@ def main() -> int:
         if not str(Path(curate.__file__)).startswith(str(REPO / "curate")):
             cur.version = f"curate from {Path(curate.__file__).parent}"
         print(ev.markdown(cur.name, cur.version, split, ev.evaluate(cur, items, 3), problems))
+        print("\nFresh license-free text (bench/license_fresh_negatives.py):")
+        sys.stdout.flush()
+        subprocess.run([sys.executable, str(HERE / "license_fresh_negatives.py")])
         for name in () if args.no_anchors else ev.ANCHOR_DETECTORS:
             print()
             if name == "scancode" and args.quick:
