@@ -14,6 +14,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from curate.user_cache import cache_dir
+
 BOS, EOS = 1, 2
 MARKER_IDS: dict[str, int] = {
     "<iban-pii>": 36,
@@ -59,11 +61,10 @@ def _tekken_tables(file: str) -> tuple[str, int, int, dict[bytes, int]]:
     import hashlib
     import pickle
     import tempfile
-    from pathlib import Path
 
     with open(file, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
-    path = Path(os.environ.get("CURATE_CACHE") or Path.home() / ".cache" / "curate") / "tokenizer" / f"{digest[:32]}.pickle"
+    path = cache_dir("tokenizer") / f"{digest[:32]}.pickle"
     try:
         with path.open("rb") as f:
             tables = pickle.load(f)

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from curate import user_cache
+
 INDEX_FORMAT = 8
 KEY_TOKENS = 3
 # ScanCode's generic licenses that still say something definite (the rest, e.g. "other-permissive",
@@ -264,7 +266,7 @@ def build(directory: Path | None = None) -> Index:
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("CURATE_CACHE") or Path.home() / ".cache" / "curate")
+    return user_cache.cache_dir()
 
 
 def cache_path() -> Path:

@@ -37,6 +37,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from curate.user_cache import cache_dir
+
 from .prepare import PREPARE_VERSION, prepare_text
 
 TOXIC_LABEL = "__label__toxic"
@@ -491,7 +493,7 @@ def _fnv_ranges(sx: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.n
 
 def derived_cache_dir() -> Path:
     """Where LinearPredictor keeps what it derives from a model file (`$CURATE_CACHE`, default ~/.cache/curate)."""
-    return Path(os.environ.get("CURATE_CACHE") or Path.home() / ".cache" / "curate") / "toxicity"
+    return cache_dir("toxicity")
 
 
 _DERIVED_FORMAT = 1      # bump when what is derived, or how, changes
