@@ -319,7 +319,7 @@ def render_md(data: dict) -> str:
     f = data["figures"]
     d, o, dom = f["documents"], f["optout"], f["domains"]
     cc = [x for x in f["crawl_period"]["dumps"] if str(x).startswith("CC-MAIN-")]
-    L = [f"# Public summary of training content", "",
+    L = ["# Public summary of training content", "",
          f"Following the {data['template']}.", "",
          f"- **Version of the summary:** {data['version']}" + (f" {GIVEN}" if data["version_given_by_user"] else ""),
          f"- **Last update:** {data['last_update']}",
@@ -335,10 +335,10 @@ def render_md(data: dict) -> str:
           f"- Versioned model name(s): {_user(data, 'models')}", f"- Model dependencies: {_user(data, 'dependencies')}",
           f"- Date of placement on the Union market: {_user(data, 'market_date')}", "",
           "### 1.3 Modalities, overall training data size and other characteristics", "",
-          f"- Modality: text",
+          "- Modality: text",
           f"- Training data size (text): **{f['size_bin']}** ({f['tokens']:,} tokens written to the training shards, "
           f"{d['kept']:,} documents)",
-          f"- Types of content: " + (_user(data, "content_types") if "content_types" in data["user"] else
+          "- Types of content: " + (_user(data, "content_types") if "content_types" in data["user"] else
                                      "text documents (web pages) read from the runs' inputs"),
           f"- Latest date of data collection: **{f['latest_collection'] or NOT_PROVIDED}**",
           f"- Continuous training (data collection ongoing): {_user(data, 'continuous_training')}",
