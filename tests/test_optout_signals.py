@@ -311,3 +311,18 @@ def test_why_shows_the_deciding_signal_with_its_source(signal_run, url, expected
     text = run_cli("why", url, "--manifests", out).stdout
     for piece in expected:
         assert piece in text, (piece, text)
+
+
+def test_robots_check_prints_the_usage_signals(tmp_path):
+    from conftest import run_cli
+
+    f = tmp_path / "robots.txt"
+    f.write_text("User-agent: *\nContent-Usage: /events/ train-ai=n\nContent-Signal: search=yes, ai-train=no\n"
+                 "Disallow: /private/\n")
+    out = run_cli("robots", "check", f, "https://x.example/events/a", "https://x.example/b", "--agent", "GPTBot").stdout
+    events, other = out.strip().splitlines()
+    assert "aipref refuses: Content-Usage: /events/ train-ai=n (line 2)" in events
+    assert "content-signal refuses: Content-Signal: search=yes, ai-train=no (line 3)" in events
+    assert "aipref" not in other and "content-signal refuses" in other
+    js = json.loads(run_cli("robots", "check", f, "https://x.example/b", "--agent", "GPTBot", "--json").stdout)
+    assert js["allowed"] is True and js["signals"] == {"content-signal": {"value": "n", "lines": [3]}}

@@ -183,9 +183,21 @@ def check_cmd(robots_file, urls, agents, as_json) -> None:
     for url in urls:
         for agent in agents or load_agents("apertus"):
             decision = parsed.decide(agent, url)
+            # the usage signals of the same group (AIPREF Content-Usage train-ai, Content-Signal ai-train)
+            usage = {name: parsed.signal(agent, url, kind, category)
+                     for name, kind, category in SIGNAL_CHECKS}
             if as_json:
-                click.echo(json.dumps({"url": url, **decision.to_dict()}))
+                signals = {name: {"value": value, "lines": [r.line for r in rules]}
+                           for name, (value, rules) in usage.items() if value is not None}
+                click.echo(json.dumps({"url": url, **decision.to_dict(), "signals": signals}))
                 continue
             verdict = "allowed" if decision.allowed else "blocked"
             why = f"{decision.rule} (line {decision.line})" if decision.rule else "no matching rule"
+            for name, (value, rules) in usage.items():
+                if value is not None:
+                    why += f"; {name} {'refuses' if value == 'n' else 'allows'}: " + ", ".join(
+                        f"{r.text} (line {r.line})" for r in rules)
             click.echo(f"{verdict}\t{agent}\t{url}\t{why}")
+
+
+SIGNAL_CHECKS = (("aipref", "content-usage", "train-ai"), ("content-signal", "content-signal", "ai-train"))
