@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from curate.user_cache import cache_dir
+from curate.user_cache import cache_dir, write_atomically
 
 BOS, EOS = 1, 2
 MARKER_IDS: dict[str, int] = {
@@ -60,7 +60,6 @@ def _tekken_tables(file: str) -> tuple[str, int, int, dict[bytes, int]]:
     one (0.05 s instead of 0.3 s of JSON and base64, paid by every worker); written atomically otherwise."""
     import hashlib
     import pickle
-    import tempfile
 
     with open(file, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
@@ -74,11 +73,7 @@ def _tekken_tables(file: str) -> tuple[str, int, int, dict[bytes, int]]:
         pass
     tables = _parse_tekken(file)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(tables, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
+        write_atomically(path, lambda f: pickle.dump(tables, f, protocol=pickle.HIGHEST_PROTOCOL))
     except OSError:  # a read-only home: parse the JSON every time
         pass
     return tables

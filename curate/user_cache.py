@@ -9,3 +9,19 @@ from pathlib import Path
 
 def cache_dir(*parts: str) -> Path:
     return Path(os.environ.get("CURATE_CACHE") or Path.home() / ".cache" / "curate", *parts)
+
+
+def write_atomically(path: Path, write) -> None:
+    """Write `path` through `write(file)` into a temporary file beside it, then rename: readers see the old
+    file or the whole new one, never a part. Raises OSError when the cache cannot be written."""
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -17,11 +17,9 @@ Build: about 10-20 s on one core for ~35k rules; the result is pickled under `$C
 """
 from __future__ import annotations
 
-import os
 import pickle
 import re
 import sys
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -286,11 +284,7 @@ def load() -> Index:
         pass
     index = build()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(index, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
+        user_cache.write_atomically(path, lambda fh: pickle.dump(index, fh, protocol=pickle.HIGHEST_PROTOCOL))
         for old in path.parent.glob(f"license-index-{data_version()}-f*.pickle"):
             if old != path:  # earlier index formats of the same data
                 old.unlink(missing_ok=True)

@@ -37,7 +37,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from curate.user_cache import cache_dir
+from curate.user_cache import cache_dir, write_atomically
 
 from .prepare import PREPARE_VERSION, prepare_text
 
@@ -745,10 +745,7 @@ def _write_derived(path: Path, words, labels, inp_at, out_at, h, s, c) -> None:
     """Atomic write (a temporary file, then rename); a cache that cannot be written is only slower."""
     blob = lambda xs: np.frombuffer("\0".join(xs).encode("utf-8"), dtype=np.uint8)  # noqa: E731
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
-            np.savez(fh, words=blob(words), labels=blob(labels), offsets=np.array([inp_at, out_at]), h=h, s=s, c=c)
-        os.replace(tmp, path)
+        write_atomically(path, lambda fh: np.savez(fh, words=blob(words), labels=blob(labels),
+                                                   offsets=np.array([inp_at, out_at]), h=h, s=s, c=c))
     except OSError:
         pass
