@@ -502,13 +502,20 @@ def _read_warc_file(path: Path, work: _Work, summary: ImportSummary, max_bytes: 
 def import_warcs(files: Iterable[str | os.PathLike], cache_dir: str | os.PathLike, max_bytes: int = MIN_BODY_BYTES,
                  redirect_window: float = DEFAULT_REDIRECT_WINDOW) -> ImportSummary:
     """Import Common Crawl robotstxt WARC files into the cache (see the module docstring)."""
+    return _import("warc", files, lambda path, work, summary: _read_warc_file(path, work, summary, max_bytes),
+                   cache_dir, max_bytes, redirect_window)
+
+
+def _import(kind: str, files, read, cache_dir, max_bytes: int, redirect_window: float) -> ImportSummary:
+    """Read every file into a temporary work database (`read(path, work, summary)`), then collapse the
+    captures into the cache: memory stays bounded whatever the inputs' size."""
     summary = ImportSummary()
     cache = RobotsCache(cache_dir)
-    with tempfile.TemporaryDirectory(prefix="curate-import-warc-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"curate-import-{kind}-") as tmp:
         work = _Work(Path(tmp) / "work.sqlite")
         try:
             for path in files:
-                _read_warc_file(Path(path), work, summary, max_bytes)
+                read(Path(path), work, summary)
             _collapse_into(work, cache, summary, max_bytes, redirect_window)
         finally:
             work.db.close()
@@ -605,17 +612,8 @@ def import_cdx(cdx_files: Iterable[str | os.PathLike], raw_dir: str | os.PathLik
     raw = Path(raw_dir)
     if not raw.is_dir():
         raise ValueError(f"{raw} is not a directory")
-    summary = ImportSummary()
-    cache = RobotsCache(cache_dir)
-    with tempfile.TemporaryDirectory(prefix="curate-import-cdx-") as tmp:
-        work = _Work(Path(tmp) / "work.sqlite")
-        try:
-            for path in cdx_files:
-                _read_cdx_file(Path(path), raw, work, summary, max_bytes)
-            _collapse_into(work, cache, summary, max_bytes, DEFAULT_REDIRECT_WINDOW)
-        finally:
-            work.db.close()
-    return summary
+    return _import("cdx", cdx_files, lambda path, work, summary: _read_cdx_file(path, raw, work, summary, max_bytes),
+                   cache_dir, max_bytes, DEFAULT_REDIRECT_WINDOW)
 
 
 # ------------------------------------------------------------------------------------------------------
