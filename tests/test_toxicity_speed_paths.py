@@ -199,3 +199,60 @@ def test_token_rows_match_the_featurizer_on_awkward_tokens(cache_dir):
         assert int(h[i]) == (_hash & (2**64 - 1)), t
     with pytest.raises(ValueError, match="line breaks"):
         lp._token_rows(["a\nb"], np.array([-1]))
+
+
+# --- the byte path: whole batches of chunks tokenised and looked up on UTF-8 bytes ---------------------
+
+_AWKWARD = ["", " ", "\n\n", "a\u2028b\u0085c\x1cd\x1fe\u3000f\u00a0g\u1680h\u2009i\u205fj\u202fk", "中文字符测试。好的！",
+            "ab中cd", "中", "x\ud800y z", "a\0b c", "__label__x y__z", "ＷＩＤＴＨ ǅungla İstanbul ß",
+            "\u3400\u4dbf\u4e00\u9fff\uf900\ufaff\u3399\u4dc0\ufb00", "。。。！？；…", "a" * 5000, "é" * 9 + " " + "ß" * 8]
+
+
+def _awkward_samples(n: int = 1500) -> list[str]:
+    rng = random.Random(11)
+    alphabet = [chr(c) for c in (9, 10, 11, 12, 13, 28, 31, 32, 0x85, 0xA0, 0x1680, 0x2000, 0x2028, 0x202F, 0x3000,
+                                 0x3002, 0x4E00, 0x9FFF, 0xF900, 0xE9, 0x41, 0x2E, 0x5F, 0x61, 0x1F600, 0xD800, 0)]
+    return _AWKWARD + ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(n)]
+
+
+def test_prepare_batch_gives_the_tokens_and_windows_of_window_lengths(texts):
+    samples = [t for t, _ in texts] + [c for t, _ in texts for c in chunk_text(t, 2000)] + _awkward_samples()
+    for lo, hi in ((WMIN, WMAX), (12, 64), (2, 4), (1, 1)):
+        for i in range(0, len(samples), 37):  # batches of several chunks, as the scorer sends them
+            batch = samples[i:i + 37]
+            got = prepare.prepare_batch(batch, lo, hi)
+            raw = got.buf.tobytes()
+            assert raw.endswith(bytes(8))  # the padding readers of 8-byte words rely on
+            tokens = [raw[a:b].decode("utf-8", "surrogatepass") for a, b in zip(got.starts.tolist(), got.ends.tolist())]
+            expected = [window_lengths(t, lo, hi) for t in batch]
+            assert tokens == [tok for toks, _ in expected for tok in toks]
+            assert got.windows == [lengths for _, lengths in expected]
+    assert prepare.prepare_batch([], WMIN, WMAX).windows == []
+
+
+def test_word_table_finds_exactly_the_dictionary_rows(cache_dir):
+    lp = FastTextToxicityScorer()._ft._linear
+    words = list(lp._vocab)[:lp.nwords]
+    rng = random.Random(3)
+    picked = rng.sample(words, 3000)
+    # near misses: same first or last 8 bytes, one byte more or less, exactly 8 / 16 / 17 bytes, NUL inside
+    near = [w + "x" for w in picked[:300]] + [w[:-1] for w in picked[300:600] if len(w) > 1]
+    near += ["x" + w for w in picked[600:900]] + ["abcdefgh", "abcdefghabcdefgh", "abcdefghabcdefghi", "a\0", "\0a"]
+    near += [w for w in words if len(w.encode()) > 16][:200]  # long words: looked up by their strings
+    tokens = picked + near + [t for t in _AWKWARD for t in t.split()]
+    buf = np.frombuffer("\n".join(tokens).encode("utf-8", "surrogatepass") + bytes(8), dtype=np.uint8)
+    ends = np.flatnonzero(buf[:len(buf) - 8] == 10).tolist() + [len(buf) - 8]
+    starts = [0] + [e + 1 for e in ends[:-1]]
+    got = lp._words.rows_of(buf, np.array(starts), np.array(ends))
+    for tok, row in zip(tokens, got.tolist()):
+        expected = lp._vocab.get(tok, -1) if len(tok.encode("utf-8", "surrogatepass")) <= 16 else -1
+        assert row == (expected if expected < lp.nwords else -1), tok
+
+
+def test_byte_path_scores_equal_the_string_path_bit_for_bit(texts, cache_dir):
+    chunks = [c for t, _ in texts for c in chunk_text(t, 2000)] + _awkward_samples(300)
+    byte_path = FastTextToxicityScorer()._ft
+    string_path = FastTextToxicityScorer()._ft
+    got = byte_path.max_over_chunks(chunks, WMIN, WMAX)
+    assert got == string_path.max_over_windows([window_lengths(c, WMIN, WMAX) for c in chunks])
+    assert byte_path.max_over_chunks(chunks, WMIN, WMAX) == got  # warm: the unseen tokens now in the table

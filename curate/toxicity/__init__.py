@@ -59,10 +59,8 @@ def chunk_text(text: str, chunk_chars: int = DEFAULT_CHUNK_CHARS) -> list[str]:
     while len(text) - start > chunk_chars:
         end = start + chunk_chars
         window_start = start + int(chunk_chars * 0.8)
-        cut = None
-        for m in _BREAK_RE.finditer(text, window_start, end):
-            cut = m.end()
-        end = cut or end
+        m = _BREAK_RE.search(text[window_start:end][::-1])  # the last break: the first one read backwards
+        end = end - m.start() if m else end
         chunks.append(text[start:end])
         start = end
     chunks.append(text[start:])
@@ -146,9 +144,7 @@ class FastTextToxicityScorer(_ChunkMax):
     def _score_chunks(self, chunks: list[str], languages: list[str]) -> list[float]:
         # chunk score = max over sentence windows: the classifier averages its features, so one abusive
         # sentence among 500 clean tokens would be diluted 25-fold; it was trained on texts of ~20 tokens
-        from .prepare import window_lengths
-
-        return self._ft.max_over_windows([window_lengths(c, WINDOW_MIN_TOKENS, WINDOW_MAX_TOKENS) for c in chunks])
+        return self._ft.max_over_chunks(chunks, WINDOW_MIN_TOKENS, WINDOW_MAX_TOKENS)
 
     def _evidence(self) -> dict[str, Any]:
         return {"scorer": self.name, "model_sha256": self.sha256,

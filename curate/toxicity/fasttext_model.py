@@ -39,7 +39,7 @@ import numpy as np
 
 from curate.user_cache import cache_dir, write_atomically
 
-from .prepare import PREPARE_VERSION, prepare_text
+from .prepare import PREPARE_VERSION, TokenBatch, prepare_batch, prepare_text, window_lengths
 
 TOXIC_LABEL = "__label__toxic"
 CLEAN_LABEL = "__label__clean"
@@ -52,9 +52,10 @@ _FT_LOG_EPS = 1e-5  # fastText's std_log adds this before the log; predict retur
 
 
 def fasttext_hash(word: str) -> int:
-    """fastText's dictionary hash (FNV-1a over UTF-8 bytes, each byte sign-extended as in the C++ code)."""
+    """fastText's dictionary hash (FNV-1a over UTF-8 bytes, each byte sign-extended as in the C++ code; a lone
+    surrogate, which only JSON input can carry, is hashed as its 3-byte form instead of failing)."""
     h = 2166136261
-    for b in word.encode("utf-8"):
+    for b in word.encode("utf-8", "surrogatepass"):
         h ^= (b | 0xFFFFFF00) if b >= 128 else b
         h = (h * 16777619) & 0xFFFFFFFF
     return h
@@ -466,6 +467,15 @@ class FastTextScorer:
         starts = np.cumsum([0] + [len(n) for _, n in chunks[:-1]])
         return np.maximum.reduceat(p, starts).tolist()
 
+    def max_over_chunks(self, chunks: list[str], min_tokens: int, max_tokens: int) -> list[float]:
+        """For each raw chunk, the largest P(toxic) among its sentence windows (`prepare.window_lengths`)."""
+        if self._linear is None or not chunks:
+            return self.max_over_windows([window_lengths(c, min_tokens, max_tokens) for c in chunks])
+        batch = prepare_batch(chunks, min_tokens, max_tokens)
+        p = self._linear.batch_window_probabilities(batch)
+        starts = np.cumsum([0] + [len(w) for w in batch.windows[:-1]])
+        return np.maximum.reduceat(p, starts).tolist()
+
     def max_over_groups(self, groups: list[list[list[str]]]) -> list[float]:
         """For each group of windows (each a list of prepared tokens), the largest P(toxic) among them."""
         return self.max_over_windows([(list(chain.from_iterable(g)), [len(w) for w in g]) for g in groups])
@@ -515,8 +525,10 @@ class LinearPredictor:
     count) once, word n-grams are hashed for all windows at once, and a window's logit is a ratio of two
     sums. Same features as fastText's Dictionary::getLine (tests compare it with fasttext-predict).
 
-    The token table starts with every dictionary word (a fresh scorer then only derives the words the
-    model never saw). The dictionary and those rows are derived once per model file and kept under
+    The scorer's batches of raw chunks take the byte path (`batch_window_probabilities`): tokens are byte
+    ranges of one buffer (`prepare.prepare_batch`), dictionary words are found by `_WordTable`, and only
+    the other tokens become Python strings. The token table starts with every dictionary word (a fresh
+    scorer then only derives the words the model never saw). The dictionary and those rows are derived once per model file and kept under
     `derived_cache_dir()`, named by the file's sha256 (atomic write; rebuilt when absent or unreadable)."""
 
     def __init__(self, path: str | os.PathLike, toxic_label: str = TOXIC_LABEL, *, data: bytes | None = None,
@@ -573,6 +585,7 @@ class LinearPredictor:
         self._eos_row = eos_row
         self._vocab, self._vocab_rows = vocab, (h, s, c)
         self._reset_cache()
+        self._words = _WordTable(words)
 
     def _token_rows(self, tokens: list[str], word_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(hash as fastText's word n-grams use it, sum of v, count) of each token, vectorised over them all;
@@ -581,7 +594,7 @@ class LinearPredictor:
         if not k:
             return np.zeros(0, dtype=np.uint64), np.zeros(0), np.zeros(0, dtype=np.int64)
         # "<tok>" of every token in one buffer, "\n" after each (tokens hold no whitespace: they are split on it)
-        buf = np.frombuffer(("<" + ">\n<".join(tokens) + ">\n").encode("utf-8"), dtype=np.uint8)
+        buf = np.frombuffer(("<" + ">\n<".join(tokens) + ">\n").encode("utf-8", "surrogatepass"), dtype=np.uint8)
         sx = buf.astype(np.uint64)
         sx[buf >= 128] |= np.uint64(0xFFFFFF00)
         bend = np.flatnonzero(buf == 10)  # one past each "<tok>"
@@ -677,15 +690,26 @@ class LinearPredictor:
     def chunk_window_probabilities(self, tokens: list[str], lengths: Sequence[int]) -> np.ndarray:
         """P(toxic) of consecutive windows of `tokens` with these lengths (EOS is added to each, as fastText
         predicts a line)."""
+        return self._window_probabilities(self._rows(tokens), lengths)
+
+    def batch_window_probabilities(self, batch: TokenBatch) -> np.ndarray:
+        """P(toxic) of every window of a `prepare_batch` result, chunk after chunk."""
+        rows = self._words.rows_of(batch.buf, batch.starts, batch.ends)
+        miss = np.flatnonzero(rows < 0)
+        if len(miss):  # tokens that are not dictionary words: looked up (and derived) by their strings
+            rows[miss] = self._rows(_span_strings(batch.buf, batch.starts[miss], batch.ends[miss]))
+        return self._window_probabilities(rows, list(chain.from_iterable(batch.windows)))
+
+    def _window_probabilities(self, token_rows: np.ndarray, lengths: Sequence[int]) -> np.ndarray:
         lens_a = np.asarray(lengths, dtype=np.int64) + 1
         n_win = len(lens_a)
-        if lens_a.sum() != len(tokens) + n_win:
-            raise ValueError(f"window lengths add up to {lens_a.sum() - n_win}, but there are {len(tokens)} tokens")
+        if lens_a.sum() != len(token_rows) + n_win:
+            raise ValueError(f"window lengths add up to {lens_a.sum() - n_win}, but there are {len(token_rows)} tokens")
         ends = np.cumsum(lens_a) - 1
-        ids = np.empty(len(tokens) + n_win, dtype=np.int64)
+        ids = np.empty(len(token_rows) + n_win, dtype=np.int64)
         is_tok = np.ones(len(ids), dtype=bool)
         is_tok[ends] = False
-        ids[is_tok] = self._rows(tokens)
+        ids[is_tok] = token_rows
         ids[ends] = self._eos_row
         hashes, s, c = self._H[ids], self._S[ids], self._C[ids]
         win = np.repeat(np.arange(n_win), lens_a)
@@ -703,6 +727,92 @@ class LinearPredictor:
             den += np.bincount(w_ok, minlength=n_win)
         z = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
         return 1.0 / (1.0 + np.exp(-z))
+
+
+# --- dictionary lookups of byte ranges ------------------------------------------------------------------
+
+_LOW_BYTES = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)  # the first k bytes of a word
+_SHORT = 16  # a token of at most 16 bytes is exactly (its first 8 bytes, its last 8 bytes, its length)
+
+
+def _words8(buf: np.ndarray) -> np.ndarray:
+    """w[i] = the 8 bytes buf[i:i+8] as one little-endian integer (an overlapping view, no copy); `buf` must
+    have 8 bytes of padding after the last position read."""
+    return np.ndarray((max(len(buf) - 7, 0),), dtype="<u8", buffer=buf, strides=(1,))
+
+
+def _short_keys(w8: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(first 8 bytes, last 8 bytes or 0, slot hash) of byte ranges (exact keys for ranges of <= `_SHORT`)."""
+    lens = ends - starts
+    first = w8[starts] & _LOW_BYTES[np.minimum(lens, 8)]
+    last = w8[np.maximum(ends - 8, 0)] * (lens > 8)
+    h = first * np.uint64(0x9E3779B97F4A7C15) ^ last * np.uint64(0xC2B2AE3D27D4EB4F) ^ lens.astype(np.uint64)
+    h ^= h >> np.uint64(31)  # splitmix64's finaliser: the top bits pick the slot
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(29)
+    return first, last, h
+
+
+def _gather(buf: np.ndarray, starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """The bytes of the ranges one after the other."""
+    within = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens)
+    return buf[np.repeat(starts, lens) + within]
+
+
+def _span_strings(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[str]:
+    """The byte ranges as strings (one join and one decode for all; tokens hold no line breaks)."""
+    lens = ends - starts
+    out = np.full(int(lens.sum()) + len(lens), 10, dtype=np.uint8)
+    out[np.arange(int(lens.sum())) + np.repeat(np.arange(len(lens)), lens)] = _gather(buf, starts, lens)
+    return out[:-1].tobytes().decode("utf-8", "surrogatepass").split("\n") if len(lens) else []
+
+
+class _WordTable:
+    """word -> row for tokens given as byte ranges, vectorised over all of them. A word of at most 16 bytes
+    is exactly its (first 8 bytes, last 8 bytes, length), so a hash table of those keys (slots by the
+    hash's top bits; each slot's words in one run) finds it with no byte-by-byte check. -1 = not a word of
+    16 bytes or fewer: the caller looks those up by their strings."""
+
+    def __init__(self, words: Sequence[str]):
+        blob = "\n".join(words).encode("utf-8", "surrogatepass")
+        buf = np.frombuffer(blob + bytes(8), dtype=np.uint8)
+        ends = np.flatnonzero(buf[:len(blob)] == 10)
+        if len(ends) != max(len(words) - 1, 0):  # a word with a line break: no byte lookups at all
+            words, ends = [], ends[:0]
+        starts = np.concatenate([[0], ends + 1]).astype(np.int64)[:len(words)]
+        lens = np.concatenate([ends, [len(blob)]]).astype(np.int64)[:len(words)] - starts
+        rows = np.flatnonzero(lens <= _SHORT)
+        first, last, h = _short_keys(_words8(buf), starts[rows], starts[rows] + lens[rows])
+        self.shift = np.uint64(64 - max(4, (4 * len(rows)).bit_length()))  # >= 4 slots per word
+        slot = (h >> self.shift).astype(np.int64)
+        order = np.argsort(slot.astype(np.uint32))  # any order within a slot will do: keys are exact
+        # each slot's words in one run; one entry more (length -1: matches nothing) for the end of the last run
+        self.rows = np.append(rows[order], -1)
+        self.first, self.last = np.append(first[order], 0), np.append(last[order], 0)
+        self.lens = np.append(lens[rows][order], -1)
+        count = np.bincount(slot, minlength=1 << (64 - int(self.shift)))
+        self.slot_start, self.slot_count = np.cumsum(count) - count, count
+
+    def rows_of(self, buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """Row of each token buf[s:e] (`buf` padded with 8 bytes), or -1. A key equal to a word's key is
+        that word, whichever slot it was read from, so the first probe needs no check of the slot's size."""
+        first, last, h = _short_keys(_words8(buf), starts, ends)
+        lens = ends - starts
+        slot = (h >> self.shift).astype(np.int64)
+        at = self.slot_start[slot]
+        hit = (self.first[at] == first) & (self.last[at] == last) & (self.lens[at] == lens)
+        out = np.where(hit, self.rows[at], -1)
+        left = self.slot_count[slot]
+        todo = np.flatnonzero(~hit & (left > 1))
+        j = 1
+        while len(todo):  # the j-th word of a slot, for the tokens not settled yet
+            k = at[todo] + j
+            hit = (self.first[k] == first[todo]) & (self.last[k] == last[todo]) & (self.lens[k] == lens[todo])
+            out[todo[hit]] = self.rows[k[hit]]
+            j += 1
+            todo = todo[~hit & (left[todo] > j)]
+        out[lens > _SHORT] = -1  # their keys are not exact: looked up by their strings
+        return out
 
 
 def _read_dictionary(data: bytes, off: int, size: int, dim: int) -> tuple[list[str], list[str], int, int]:
