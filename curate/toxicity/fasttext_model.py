@@ -722,9 +722,8 @@ class LinearPredictor:
             acc = acc[:len(hashes) - k] * self._mult + hashes[k:]
             ok = win[:len(hashes) - k] == win[k:]
             rows = self.nwords + (acc[ok] % np.uint64(self.bucket)).astype(np.int64)
-            w_ok = win[:len(hashes) - k][ok]
-            num += np.bincount(w_ok, weights=self.v[rows], minlength=n_win)
-            den += np.bincount(w_ok, minlength=n_win)
+            num += np.bincount(win[:len(hashes) - k][ok], weights=self.v[rows], minlength=n_win)
+            den += np.maximum(lens_a - k, 0)  # a window of L entries has L - k of them
         z = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
         return 1.0 / (1.0 + np.exp(-z))
 

@@ -130,6 +130,7 @@ _BYTE_TABLE_STR = str.maketrans({c: ("\n" if c in ".!?;" else " ") for c in _ASC
 _WS_MULTI = [ch.encode("utf-8") for ch in map(chr, range(0x80, 0x3001)) if ch.isspace()]
 _WS_2 = np.array(sorted(b[1] for b in _WS_MULTI if len(b) == 2 and b[0] == 0xC2), dtype=np.uint8)
 _WS_3 = np.array(sorted({(b[0] & 0x0F) << 12 | (b[1] & 0x3F) << 6 | (b[2] & 0x3F) for b in _WS_MULTI if len(b) == 3}))
+_ASCII_LOWER_TABLE = bytes(_BYTE_TABLE[c + 32 if 65 <= c <= 90 else c] for c in range(256))
 _HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
 assert all(len(b) in (2, 3) for b in _WS_MULTI) and {b[0] for b in _WS_MULTI if len(b) == 2} == {0xC2}
 
@@ -147,17 +148,20 @@ class TokenBatch:
 
 
 def _normalised_bytes(text: str) -> bytes:
-    """`_normalised` without the Han spacing (done on the bytes), as UTF-8."""
-    b = text.casefold().encode("utf-8", "surrogatepass").translate(_BYTE_TABLE)
-    if not b.isascii():  # `in` on str is much faster than on bytes for these multi-byte marks
-        s = b.decode("utf-8", "surrogatepass")
+    """`_normalised` without the Han spacing (done on the bytes), as UTF-8; the same steps in an order that
+    needs one encode: the non-ASCII marks are replaced in the str (`in` on str is fast, on bytes slow),
+    the ASCII ones by the byte table, which also lower-cases ASCII text (its casefold)."""
+    if text.isascii():
+        b = text.encode("ascii").translate(_ASCII_LOWER_TABLE)
+    else:
+        s = text.casefold()
         for ch in _UNICODE_ENDS:
             if ch in s:
                 s = s.replace(ch, "\n")
         for ch in _UNICODE_PUNCT:
             if ch in s:
                 s = s.replace(ch, " ")
-        b = s.encode("utf-8", "surrogatepass")
+        b = s.encode("utf-8", "surrogatepass").translate(_BYTE_TABLE)
     if b"__" in b:
         b = b.replace(b"__", b" ")
     return b
