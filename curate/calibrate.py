@@ -60,6 +60,7 @@ class CalibrationSampler(PipelineStep):
         self.out_dir, self.fraction, self.model, self.chunk_chars = out_dir, fraction, model, chunk_chars
         # the toxicity block's scorer keys (model, device, batch_size, encoder, head): the same scorer as the main pass
         self.scorer_options = scorer_options if scorer_options is not None else {"model": model}
+        self.batch_size = int(self.scorer_options.get("batch_size") or 64)
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         from curate.toxicity import scorer_from_config
@@ -68,21 +69,34 @@ class CalibrationSampler(PipelineStep):
         folder = Path(self.out_dir) / "calibration" / "scores"
         folder.mkdir(parents=True, exist_ok=True)
         rows: list[dict] = []
+        batch: list = []  # sampled documents not scored yet: scored together, as the toxicity block does
+
+        def score_batch():
+            nonlocal scorer
+            if not batch:
+                return
+            scorer = scorer or scorer_from_config(self.scorer_options)
+            langs = [doc.metadata.get("language") or "en" for doc in batch]
+            with self.track_time():
+                results = scorer.score_documents([doc.text for doc in batch], langs, chunk_chars=self.chunk_chars)
+            for doc, lang, (score, detail) in zip(batch, langs, results):
+                rows.append({"doc_id": doc.id, "language": lang, "score": float(score),
+                             "detail": json.dumps(detail, sort_keys=True)})
+            batch.clear()
+
         for doc in data:
             end = doc.metadata.get(FILE_END)
             if end is not None:
+                score_batch()
                 path = folder / f"{end['file'].stem}.parquet"
                 pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), str(path) + ".tmp")
                 os.replace(str(path) + ".tmp", path)
                 rows = []
                 continue
             if is_live(doc) and in_sample(doc.id, self.fraction):
-                scorer = scorer or scorer_from_config(self.scorer_options)
-                lang = doc.metadata.get("language") or "en"
-                with self.track_time():
-                    score, detail = scorer.score_document(doc.text, lang, chunk_chars=self.chunk_chars)
-                rows.append({"doc_id": doc.id, "language": lang, "score": float(score),
-                             "detail": json.dumps(detail, sort_keys=True)})
+                batch.append(doc)
+                if len(batch) >= self.batch_size:
+                    score_batch()
         if False:
             yield
 

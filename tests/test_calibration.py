@@ -57,3 +57,21 @@ def test_main_pass_reuses_the_calibration_scores(tmp_path):
     assert detail["toxicity"]["score"] == 0.987654
     first = json.loads(connect(out).execute("SELECT detail FROM manifest WHERE doc_id = 'd7'").fetchone()[0])
     assert first["toxicity"]["score"] != 0.987654
+
+
+def test_calibration_scores_in_batches_what_the_scorer_gives_each_document(tmp_path):
+    """The calibration pass scores its sample in batches (and across batch boundaries); every score and
+    detail equals the shipped scorer's score of that document alone."""
+    from curate.toxicity import FastTextToxicityScorer
+
+    docs = [{"text": f"Document {i}: the council met. " + ("You stupid idiot! " if i % 9 == 0 else "") * (i % 4 + 1)
+             + "More about cycling lanes. " * (i % 150), "id": f"d{i}", "url": f"https://a.example/{i}"}
+            for i in range(150)]
+    out, _, _ = run_small(tmp_path, docs, "  - toxicity: {top_p: 0.05, sample_fraction: 1.0}\n  - tokenize: {}\n")
+    table = pq.read_table(next((out / "calibration" / "scores").glob("*.parquet"))).to_pylist()
+    assert len(table) == 150  # more than one batch of 64
+    scorer = FastTextToxicityScorer()
+    text = {d["id"]: d["text"] for d in docs}
+    for r in table:
+        score, detail = scorer.score_document(text[r["doc_id"]], r["language"])
+        assert r["score"] == score and json.loads(r["detail"]) == json.loads(json.dumps(detail, sort_keys=True))

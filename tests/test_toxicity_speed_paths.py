@@ -8,6 +8,7 @@ fall-back to fasttext-predict for models the numpy predictor does not handle."""
 from __future__ import annotations
 
 import math
+import os
 import random
 import struct
 
@@ -256,3 +257,24 @@ def test_byte_path_scores_equal_the_string_path_bit_for_bit(texts, cache_dir):
     got = byte_path.max_over_chunks(chunks, WMIN, WMAX)
     assert got == string_path.max_over_windows([window_lengths(c, WMIN, WMAX) for c in chunks])
     assert byte_path.max_over_chunks(chunks, WMIN, WMAX) == got  # warm: the unseen tokens now in the table
+
+
+def test_one_scorer_per_process_and_model_file(tmp_path, cache_dir):
+    """Calibration and the main pass of a one-worker run share the loaded scorer; a changed file is loaded anew."""
+    from curate.toxicity import make_scorer, scorer_from_config
+
+    assert scorer_from_config({"model": None}) is make_scorer()
+    texts = ["tu es un idiot stupide", "quel beau jour", "du bist ein Arschloch", "we go to the park"] * 5
+    model = ftm.train_classifier(texts, [True, False, True, False] * 5, ftm.TrainConfig(epoch=2, bucket=100))
+    path = tmp_path / "m.bin"
+    ftm.save_fasttext_bin(model, path)
+    first = make_scorer(str(path))
+    assert make_scorer(str(path)) is first
+    model.input_matrix[:, 0] += 1.0
+    ftm.save_fasttext_bin(model, path)
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # a clearly newer file
+    second = make_scorer(str(path))
+    assert second is not first and second.sha256 != first.sha256
+    with pytest.raises(FileNotFoundError):
+        make_scorer(str(tmp_path / "absent.bin"))

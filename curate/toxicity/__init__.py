@@ -222,6 +222,19 @@ def make_scorer(model: str | os.PathLike | None = None, device: str = "cpu", bat
                          "the fastText and lexicon scorers run on the CPU")
     if model is not None and str(model) == "lexicon":
         return LexiconScorer()
+    path = default_model_path() if model is None else Path(model)
+    try:
+        st = path.stat()
+    except OSError:
+        return FastTextToxicityScorer(model)  # says what is missing
+    return _shared_fasttext(None if model is None else str(model), str(path), st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=4)
+def _shared_fasttext(model: str | None, _path: str, _size: int, _mtime_ns: int) -> FastTextToxicityScorer:
+    """One loaded fastText scorer per process and model file (as it is on disk now): the calibration pass
+    and the main pass of a one-worker run share it. Sharing changes no score: a scorer's token table only
+    saves work."""
     return FastTextToxicityScorer(model)
 
 
