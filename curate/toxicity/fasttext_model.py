@@ -571,21 +571,24 @@ class LinearPredictor:
                 _write_derived(cache_file, words, labels, inp_at, out_at, h, s, c)
         else:
             h, s, c = derived["h"], derived["s"], derived["c"]
-        vocab = _TokenIndex(zip(words, range(nwords)))
+        self.words = words
+        self._words = _WordTable(words)
+        # the string index starts with the words the byte table cannot hold (over 16 bytes); tokens the
+        # model never saw join it as they come
+        self._long_words = {words[i]: int(i) for i in self._words.long_rows}
         # EOS: its own row only, no character n-grams (Dictionary::getLine)
-        eos_row = vocab.get(EOS, -1)
+        eos_row = words.index(EOS) if EOS in words else -1
         eos = (np.uint64(_signed32(fasttext_hash(EOS)) & _U64), float(self.v[eos_row]) if eos_row >= 0 else 0.0,
                1 if eos_row >= 0 else 0)
         if eos_row < 0:
-            eos_row = vocab[EOS] = nwords
+            eos_row = self._long_words[EOS] = nwords
             h, s, c = np.append(h, eos[0]), np.append(s, 0.0), np.append(c, 0)
         else:
             h, s, c = h.copy(), s.copy(), c.copy()
             h[eos_row], s[eos_row], c[eos_row] = eos
         self._eos_row = eos_row
-        self._vocab, self._vocab_rows = vocab, (h, s, c)
+        self._vocab_rows = (h, s, c)
         self._reset_cache()
-        self._words = _WordTable(words)
 
     def _token_rows(self, tokens: list[str], word_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(hash as fastText's word n-grams use it, sum of v, count) of each token, vectorised over them all;
@@ -658,13 +661,28 @@ class LinearPredictor:
 
     def _reset_cache(self) -> None:
         """Back to the dictionary words only."""
-        self._index = _TokenIndex(self._vocab)
+        self._index = _TokenIndex(self._long_words)
         h, s, c = self._vocab_rows
         self._H, self._S, self._C = h.copy(), s.copy(), c.copy()
         self._n = len(h)
 
     def _rows(self, tokens: list[str]) -> np.ndarray:
-        """Token-table rows of the tokens, deriving those not seen yet (all at once)."""
+        """Token-table rows of the tokens (strings), deriving those not seen yet (all at once)."""
+        blob = "\n".join(tokens).encode("utf-8", "surrogatepass")
+        buf = np.frombuffer(blob + bytes(8), dtype=np.uint8)
+        ends = np.flatnonzero(buf[:len(blob)] == 10)
+        if len(ends) != max(len(tokens) - 1, 0):
+            raise ValueError("tokens must not contain line breaks")
+        starts = np.concatenate([[0], ends + 1]).astype(np.int64)
+        rows = self._words.rows_of(buf, starts[:len(tokens)], np.append(ends, len(blob))[:len(tokens)])
+        miss = np.flatnonzero(rows < 0)
+        if len(miss):
+            rows[miss] = self._other_rows([tokens[i] for i in miss])
+        return rows
+
+    def _other_rows(self, tokens: list[str]) -> np.ndarray:
+        """Rows of tokens the byte table does not hold: long words, and tokens the model never saw (derived
+        the first time they come, all at once)."""
         if self._n > 4_000_000:  # memory guard for very long runs; results do not depend on it
             self._reset_cache()
         index = self._index
@@ -697,7 +715,7 @@ class LinearPredictor:
         rows = self._words.rows_of(batch.buf, batch.starts, batch.ends)
         miss = np.flatnonzero(rows < 0)
         if len(miss):  # tokens that are not dictionary words: looked up (and derived) by their strings
-            rows[miss] = self._rows(_span_strings(batch.buf, batch.starts[miss], batch.ends[miss]))
+            rows[miss] = self._other_rows(_span_strings(batch.buf, batch.starts[miss], batch.ends[miss]))
         return self._window_probabilities(rows, list(chain.from_iterable(batch.windows)))
 
     def _window_probabilities(self, token_rows: np.ndarray, lengths: Sequence[int]) -> np.ndarray:
@@ -776,11 +794,13 @@ class _WordTable:
         blob = "\n".join(words).encode("utf-8", "surrogatepass")
         buf = np.frombuffer(blob + bytes(8), dtype=np.uint8)
         ends = np.flatnonzero(buf[:len(blob)] == 10)
-        if len(ends) != max(len(words) - 1, 0):  # a word with a line break: no byte lookups at all
+        everything = np.arange(len(words))
+        if len(ends) != max(len(words) - 1, 0):  # a word with a line break: every word is looked up by its string
             words, ends = [], ends[:0]
         starts = np.concatenate([[0], ends + 1]).astype(np.int64)[:len(words)]
         lens = np.concatenate([ends, [len(blob)]]).astype(np.int64)[:len(words)] - starts
         rows = np.flatnonzero(lens <= _SHORT)
+        self.long_rows = np.flatnonzero(lens > _SHORT) if len(words) else everything  # for the string index
         first, last, h = _short_keys(_words8(buf), starts[rows], starts[rows] + lens[rows])
         self.shift = np.uint64(64 - max(4, (4 * len(rows)).bit_length()))  # >= 4 slots per word
         slot = (h >> self.shift).astype(np.int64)
