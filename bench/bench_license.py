@@ -16,6 +16,13 @@
 
     .venv/bin/python bench/bench_license.py            # test split, 5 repeats
     .venv/bin/python bench/bench_license.py --quick    # dev split, 3 repeats, fewer documents
+
+3. `--pipeline-corpus`: the license block alone (curate.blocks.license with pipelines/apertus.yaml's options)
+   on bench/bench_pipeline.py's corpus (its demo generator, 1,500 documents by default), CPU ms per document,
+   median of --repeats passes after one warm-up pass; `--profile` adds cProfile's top functions by own time.
+   With PYTHONPATH=<an exported older curate> it measures that code on the same corpus.
+
+    .venv/bin/python bench/bench_license.py --pipeline-corpus [--docs 1500] [--repeats 5] [--profile]
 """
 from __future__ import annotations
 
@@ -108,6 +115,56 @@ def speed_rows(names: list[str], docs: dict[str, list[str]], repeats: int, quick
     return out
 
 
+def pipeline_corpus(n_docs: int, repeats: int, profile: bool) -> int:
+    """The license block alone on bench_pipeline's corpus (see the module docstring, 3.)."""
+    import tempfile
+
+    import pyarrow.parquet as pq
+    import yaml
+    from datatrove.data import Document
+
+    import curate
+    from curate.blocks.license import License  # before bench_pipeline, which puts this checkout first on sys.path
+    from curate.license.detect import _prefilter
+    from bench_pipeline import build_corpus
+
+    with tempfile.TemporaryDirectory() as tmp:
+        build_corpus(Path(tmp), n_docs)
+        texts = [t for f in sorted(Path(tmp).glob("*.parquet")) for t in pq.read_table(f).column("text").to_pylist()]
+    options = next(b["license"] for b in yaml.safe_load((REPO / "pipelines/apertus.yaml").read_text())["blocks"]
+                   if "license" in b)
+    block = License(**options)
+    block.setup()
+
+    def one_pass() -> float:
+        docs = [Document(text=t, id=str(i), metadata={}) for i, t in enumerate(texts)]
+        t0 = time.process_time()
+        for d in docs:
+            block.process(d)
+        return time.process_time() - t0
+
+    one_pass()  # warm-up: index load, first-use caches
+    times = [one_pass() for _ in range(repeats)]
+    per_doc = [t / len(texts) * 1e3 for t in times]
+    print(f"curate from {Path(curate.__file__).parent}")
+    print(f"{len(texts)} documents, {sum(map(len, texts)) / len(texts) / 1e3:.2f} K chars/doc, "
+          f"{sum(map(_prefilter, texts))} pass the keyword gate")
+    print(f"license block: {statistics.median(per_doc):.4f} CPU ms/doc (median of {repeats}; "
+          f"{' '.join(f'{x:.4f}' for x in per_doc)})")
+    if profile:
+        import cProfile
+        import pstats
+
+        docs = [Document(text=t, id=str(i), metadata={}) for i, t in enumerate(texts)]
+        prof = cProfile.Profile()
+        prof.enable()
+        for d in docs:
+            block.process(d)
+        prof.disable()
+        pstats.Stats(prof).sort_stats("tottime").print_stats(15)
+    return 0
+
+
 def anchors_available() -> bool:
     return ev.ANCHORS_PY.exists()
 
@@ -119,7 +176,14 @@ def main() -> int:
     parser.add_argument("--accuracy-only", action="store_true")
     parser.add_argument("--no-anchors", action="store_true", help="curate only")
     parser.add_argument("--anchors-speed-json", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--pipeline-corpus", action="store_true",
+                        help="the license block alone on bench_pipeline.py's corpus (no shared corpora needed)")
+    parser.add_argument("--docs", type=int, default=1500, help="--pipeline-corpus: documents")
+    parser.add_argument("--repeats", type=int, default=5, help="--pipeline-corpus: timed passes")
+    parser.add_argument("--profile", action="store_true", help="--pipeline-corpus: cProfile top functions")
     args = parser.parse_args()
+    if args.pipeline_corpus:
+        return pipeline_corpus(args.docs, args.repeats, args.profile)
     repeats = 3 if args.quick else 5
     if not (ev.DATA / "items.json").exists() or not ev.load_items("dev")[0]:
         print("skipped: the external evaluation sets are absent (../shared/corpora missing?)")

@@ -161,6 +161,7 @@ def _expression_category(node) -> str:
     return most_permissive(children) if operator == "OR" else most_restrictive(children)
 
 
+@lru_cache(maxsize=4096)  # (a ValueError is not cached: raised again each time)
 def canonical_spdx(expression: str) -> str:
     """Normalise an SPDX id or expression ("GPL-2.0" -> "GPL-2.0-only", "mit" -> "MIT").
 

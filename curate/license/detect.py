@@ -40,8 +40,8 @@ reservation (usually the copyright line next to a real license); then by score, 
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Callable, Iterator
 
 import re2
@@ -87,6 +87,7 @@ def _prefilter(text: str) -> bool:
 # --------------------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=1 << 14)  # the same few phrases around notices come back on page after page
 def normalize_phrase(phrase: str) -> str:
     """Normalise a phrase exactly like document text: folded words joined by single spaces."""
     return " ".join(_rules.rule_words(phrase))
@@ -99,31 +100,44 @@ class NormalizedText:
         self.original = original
         self.tokens = tokens
         self.text = " " + " ".join(tokens.words) + " "
-        self._starts: list[int] | None = None
 
-    def _word_starts(self) -> list[int]:
-        if self._starts is None:
-            starts, pos = [], 1
-            for word in self.tokens.words:
-                starts.append(pos)
-                pos += len(word) + 1
-            self._starts = starts
-        return self._starts
+    def _word_at(self, pos: int) -> int:
+        """The word at offset `pos` of `text` (or the one before, on a space): word k follows the (k + 1)th
+        space, words hold no space, so that is the count of spaces before `pos`, less one."""
+        return max(self.text.count(" ", 0, pos) - 1, 0)
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """Map a [start, end) range of the normalised text back to the original string."""
-        spans = self.tokens.spans
-        if not spans:
+        if not self.tokens.words:
             return (0, 0)
-        starts = self._word_starts()
-        first = max(bisect_right(starts, start) - 1, 0)
-        last = max(bisect_right(starts, max(end - 1, start)) - 1, first)
-        return (spans[first][0], spans[last][1])
+        first = self._word_at(start)
+        last = max(self._word_at(max(end - 1, start)), first)
+        return (self.tokens.starts[first], self.tokens.ends[last])
 
     def find(self, phrase: str) -> int:
         """Offset of the whole-word `phrase` (already normalised), or -1."""
         idx = self.text.find(" " + phrase + " ")
         return idx + 1 if idx >= 0 else -1
+
+
+def _finditer_at(pattern: re.Pattern, text: str, literals: tuple[str, ...]) -> Iterator[re.Match]:
+    """`pattern.finditer(text)` for a pattern each of whose matches begins with one of `literals` (after a
+    \\b or a lookbehind, which `match` still checks against the text before it): the same matches, but
+    str.find finds the few places to try instead of the pattern being tried at every position."""
+    end = 0
+    for i in sorted(i for literal in literals for i in _occurrences(text, literal)):
+        if i >= end:
+            m = pattern.match(text, i)
+            if m:
+                end = m.end()
+                yield m
+
+
+def _occurrences(text: str, literal: str) -> Iterator[int]:
+    i = text.find(literal)
+    while i >= 0:
+        yield i
+        i = text.find(literal, i + 1)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -157,7 +171,10 @@ class LicenseMatch:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form (for manifests' `detail`)."""
-        return asdict(self)
+        return {f: getattr(self, f) for f in _MATCH_FIELDS}  # asdict, without deep-copying str and float
+
+
+_MATCH_FIELDS = tuple(LicenseMatch.__dataclass_fields__)
 
 
 def _snippet(text: str, start: int, end: int) -> str:
@@ -235,7 +252,7 @@ _HEADERS: tuple[tuple[str, re.Pattern, Callable[[re.Match], str | None], float],
     (" boost ", re.compile(r"\bunder the boost software license version 1 0\b"), _fixed("BSL-1.0"), 0.9),
     (" artistic ", re.compile(r"\bunder the (?:terms of the )?artistic license 2 0\b"), _fixed("Artistic-2.0"),
      0.85),
-    (" under ", re.compile(r"\b(?:licensed|released|distributed|available|published|licenced) under (?:the )?"
+    (" mit licen", re.compile(r"\b(?:licensed|released|distributed|available|published|licenced) under (?:the )?"
                            r"(?:terms of the )?(?:mit|expat) (?:license|licence)\b"), _fixed("MIT"), 0.85),
     (" permission is hereby granted free of charge to any person obtaining a copy of this software ",
      re.compile(r"\bpermission is hereby granted free of charge to any person obtaining a copy of this "
@@ -294,6 +311,7 @@ def cc_id(elements: list[str], version: str | None, port: str | None = None) -> 
 # statement when it stands alone (a caption, a badge, a footer line, after a colon or a separator), or when
 # the words before it in its sentence state a license ("available under", "licensed", "Lizenz", "©").
 _BOUNDARY = re.compile(r"[.,!?\n\r|/>·•–—:;(\[]")
+_LAST_BOUNDARY = re.compile(r"(?s:.*)" + _BOUNDARY.pattern)  # matches up to the end of the last boundary
 _STATED_WORDS = frozenset({
     "licensed", "licenced", "license", "licence", "licenses", "licences", "licensing", "released", "distributed",
     "available", "published", "provided", "shared", "under", "covered", "governed", "subject", "terms",
@@ -316,7 +334,8 @@ def _stated(text: str, start: int, end: int | None = None) -> bool:
         return True  # "Images are CC-BY 4.0 licensed."
     lo = max(start - 200, 0)
     prefix = text[lo:start]
-    cut = max((m.end() for m in _BOUNDARY.finditer(prefix)), default=0 if lo == 0 else -1)
+    last = _LAST_BOUNDARY.match(prefix)
+    cut = last.end() if last else 0 if lo == 0 else -1
     if cut < 0:  # a 200-character run without a boundary: running prose
         return False
     prefix = prefix[cut:]
@@ -336,12 +355,12 @@ def _cc_links(text: str, lowered: str) -> Iterator[LicenseMatch]:
         if spdx:
             yield _match(text, spdx, "cc-link", m.start(), m.end(), 0.95 if m.group("ver") else 0.7,
                              "cc-link")
-    for m in (_CC_SHORT.finditer(text) if "CC" in text else ()):
+    for m in _finditer_at(_CC_SHORT, text, ("CC",)):
         spdx = cc_id(re.split(r"[ -]", m.group("type")), m.group("ver"))
         if spdx and _stated(text, m.start(), m.end()):
             yield _match(text, spdx, "cc-notice", m.start(), m.end(), 0.9 if m.group("ver") else 0.6,
                          "cc-notice")
-    for m in (_CC0_SHORT.finditer(text) if "CC0" in text else ()):
+    for m in _finditer_at(_CC0_SHORT, text, ("CC0",)):
         if not _stated(text, m.start(), m.end()):
             continue
         yield _match(text, "CC0-1.0", "cc-notice", m.start(), m.end(), 0.8, "cc-notice")
@@ -368,7 +387,7 @@ _CC_NOTICE = re.compile(
 def _cc_notices(text: str, norm: NormalizedText) -> Iterator[LicenseMatch]:
     if " creative commons " not in norm.text:
         return
-    for m in _CC_NOTICE.finditer(norm.text):
+    for m in _finditer_at(_CC_NOTICE, norm.text, ("creative commons ",)):
         rest = " " + m.group("rest") + " "
         elements = ["BY"] + [el for el, words in _CC_ELEMENT_WORDS.items() if any(f" {w} " in rest for w in words)]
         ver = m.group("ver").replace(" ", ".") if m.group("ver") else None
@@ -392,10 +411,10 @@ _PUBLIC_DOMAIN = re.compile(
     r"|(?:dieses|das) werk ist gemeinfrei"
     r"|(?:est|sont) (?:placee?s? |verse(?:e|s|es)? )?dans le domaine public)\b"
 )
-_RIGHTS_RESERVED = re.compile(
-    r"\b(?:all rights reserved|alle rechte vorbehalten|tous droits reserves|tutti i diritti riservati"
-    r"|todos los derechos reservados|alle rechten voorbehouden)\b"
-)
+_RIGHTS_RESERVED_PHRASES = ("all rights reserved", "alle rechte vorbehalten", "tous droits reserves",
+                             "tutti i diritti riservati", "todos los derechos reservados",
+                             "alle rechten voorbehouden")
+_RIGHTS_RESERVED = re.compile(r"\b(?:" + "|".join(_RIGHTS_RESERVED_PHRASES) + r")\b")
 
 def _notices(text: str, norm: NormalizedText) -> Iterator[LicenseMatch]:
     if any(needle in norm.text for needle in (" public domain ", " gemeinfrei ", " domaine public ")):
@@ -405,7 +424,7 @@ def _notices(text: str, norm: NormalizedText) -> Iterator[LicenseMatch]:
     if not any(needle in norm.text for needle in (" reserved ", " vorbehalten ", " reserves ", " riservati ",
                                                     " reservados ", " voorbehouden ")):
         return
-    for m in _RIGHTS_RESERVED.finditer(norm.text):
+    for m in _finditer_at(_RIGHTS_RESERVED, norm.text, _RIGHTS_RESERVED_PHRASES):
         yield _match(text, ALL_RIGHTS_RESERVED, "rights-reserved", *norm.original_span(m.start(), m.end()), 0.9,
                      "rights-reserved")
 
@@ -443,15 +462,15 @@ def _label_gap(tokens: "_rules.Tokens", label: int) -> bool:
     """Is the text between token `label` and the next token a label separator? Bare spaces are one only
     when the label starts its line ("@license MIT", "# License GPL"), not inside a sentence ("... mises
     sous licence GPL par l'éditeur", about some other software)."""
-    if not tokens.text or label + 1 >= len(tokens.spans):
+    if not tokens.text or label + 1 >= len(tokens.words):
         return True
     text = tokens.text
-    gap = text[tokens.spans[label][1]:tokens.spans[label + 1][0]]
+    gap = text[tokens.ends[label]:tokens.starts[label + 1]]
     if _LABEL_GAP.fullmatch(gap) is None:
         return False
     if gap.strip():
         return True
-    start = tokens.spans[label][0]
+    start = tokens.starts[label]
     line = text.rfind("\n", 0, start) + 1
     return _LINE_START.fullmatch(text, line, start) is not None
 
@@ -532,7 +551,7 @@ def _or_later(hits: list, tokens: "_rules.Tokens") -> list:
                     later = h.spdx[: -len("-only")] + "-or-later"
                     if later.lower() in scancode_index():
                         n = h.tend + len(phrase)
-                        h = _rules.RuleHit(h.rule, later, h.tstart, n, h.start, tokens.spans[n - 1][1])
+                        h = _rules.RuleHit(h.rule, later, h.tstart, n, h.start, tokens.ends[n - 1])
                     break
         out.append(h)
     return out
@@ -565,7 +584,7 @@ def _rule_matches(text: str, tokens: "_rules.Tokens", hits: list) -> Iterator[tu
         kind = "url" if tokens.words[hit.tstart] in _URL_START else _RULE_KIND[rule.kind]
         if kind in ("reference", "tag") and hit.spdx.startswith("CC") and not _stated(text, hit.start, hit.end):
             continue  # "the CC BY-NC license" in a sentence names it; see _stated
-        if kind == "reference" and not any(ch.isdigit() for ch in text[hit.start:hit.end]) \
+        if kind == "reference" and not any(map(str.isdigit, text[hit.start:hit.end])) \
                 and not _STATING_VERBS & set(tokens.words[hit.tstart:hit.tend]) and not _stated(text, hit.start, hit.end):
             continue  # "Even though the GNU General Public License does not require..." names it too
         if category(hit.spdx) == "public-domain" and hit.spdx.startswith("LicenseRef-scancode-"):
@@ -696,7 +715,7 @@ def _drop_vague_references(text: str, matches: list[LicenseMatch]) -> list[Licen
     ("/usr/share/common-licenses/GPL-2") only names the text. When another match of that family states the
     version (and whether "or later"), that statement is the license."""
     single = [m for m in matches if " " not in m.spdx.partition(" WITH ")[0] and m.kind != "rights-reserved"]
-    versioned = [m for m in single if any(ch.isdigit() for ch in text[m.start:m.end])]
+    versioned = [m for m in single if any(map(str.isdigit, text[m.start:m.end]))]
     families = {spdx_family(m.spdx.partition(" WITH ")[0]) for m in versioned}
     strong = {m.spdx for m in versioned if m.kind in ("spdx-identifier", "license-text", "notice", "tag")}
     strong_versions = {_VERSION_TAIL.sub("", s) for s in strong}
@@ -705,7 +724,7 @@ def _drop_vague_references(text: str, matches: list[LicenseMatch]) -> list[Licen
         base, _, exception = m.spdx.partition(" WITH ")
         if " " in base or " " in exception or m.kind in ("rights-reserved", "spdx-identifier"):
             return False
-        if not any(ch.isdigit() for ch in text[m.start:m.end]):
+        if not any(map(str.isdigit, text[m.start:m.end])):
             return spdx_family(base) in families and (not exception or m.kind == "reference")
         if exception:
             return False
@@ -795,7 +814,9 @@ def _detect_all(text: str) -> list[LicenseMatch]:
     # copyright footer) hold at most notices, not a license text: narrow windows around those keywords find
     # the same matches, and full-text matching is skipped. A text whose keywords are many or cover most of
     # it (a short license, a license text in another language) is read whole.
-    points = _rules.keyword_points(lowered, _PREFILTER_KEYWORDS)
+    # (a text read whole needs no points, only to know there are more than NOTICE_MAX_KEYWORDS)
+    points = _rules.keyword_points(lowered, _PREFILTER_KEYWORDS,
+                                   NOTICE_MAX_KEYWORDS + 1 if len(text) <= WINDOWED_CHARS else None)
     windows, sparse = None, False
     if len(points) <= NOTICE_MAX_KEYWORDS:
         windows = _rules.windows_around(points, len(text), NOTICE_WINDOW_CHARS)

@@ -6,9 +6,11 @@ nothing, which is how those rules suppress false alarms). Spans map back to char
 """
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate, repeat
 
 import numpy as np
 
@@ -32,7 +34,8 @@ class RuleHit:
 @dataclass(frozen=True)
 class Tokens:
     words: list[str]
-    spans: list[tuple[int, int]]
+    starts: list[int]  # character span of word k in the original text: [starts[k], ends[k])
+    ends: list[int]
     code: bytes
     text: str = ""  # the original text the spans point into
 
@@ -81,14 +84,17 @@ def _candidate_starts(code: bytes, n: int) -> list[int]:
 WINDOW_CHARS = 2000  # characters tokenised on either side of a license keyword
 
 
-def keyword_points(lowered: str, keywords: tuple[str, ...]) -> list[int]:
-    """Sorted offsets of every keyword occurrence in the lower-cased text."""
+def keyword_points(lowered: str, keywords: tuple[str, ...], enough: int | None = None) -> list[int]:
+    """Sorted offsets of every keyword occurrence in the lower-cased text (with `enough`: once that many are
+    found, the keywords not yet searched are skipped, for a caller that only needs to know there are that many)."""
     points = []
     for k in keywords:
         i = lowered.find(k)
         while i >= 0:
             points.append(i)
             i = lowered.find(k, i + len(k))
+        if enough is not None and len(points) >= enough:
+            break
     points.sort()
     return points
 
@@ -111,7 +117,10 @@ def keyword_windows(lowered: str, keywords: tuple[str, ...], margin: int = WINDO
 
 
 FOLD_CACHE_WORDS = 1 << 18  # distinct words remembered by `tokenize` (bounded memory, a few tens of MB at most)
-_FOLDED: dict[str, str] = {}
+_fold_cached = lru_cache(maxsize=FOLD_CACHE_WORDS)(fold)
+# DOC_TOKEN as a split pattern: [gap, token, gap, token, ..., gap], so that every token's offset is a running
+# sum of piece lengths (computed in C) instead of one Match object per token
+_DOC_PIECES = re.compile(f"({DOC_TOKEN.pattern})")
 
 
 def tokenize(text: str, windows: list[tuple[int, int]] | None = None) -> Tokens:
@@ -120,30 +129,31 @@ def tokenize(text: str, windows: list[tuple[int, int]] | None = None) -> Tokens:
     With `windows`, only those character ranges are tokenised (a long source file is read around its
     license words only); an empty word with an unknown id separates windows, so no rule matches across."""
     _, vb = _tables()
-    words: list[str] = []
-    spans: list[tuple[int, int]] = []
-    ascii_text = text.isascii()
-    folded = _FOLDED
+    raw: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
     for a, b in windows if windows is not None else [(0, len(text))]:
-        if words:
-            words.append("")
-            spans.append((a, a))
-        for m in DOC_TOKEN.finditer(text, a, b):
-            w = m.group()
-            if w[0] in "<&":
-                continue
-            if ascii_text:
-                words.append(w.lower())
-            else:  # most texts with one accent are mostly ASCII words: fold each distinct word once
-                f = folded.get(w)
-                if f is None:
-                    f = fold(w)
-                    if len(folded) < FOLD_CACHE_WORDS:
-                        folded[w] = f
-                words.append(f)
-            spans.append(m.span())
-    get = vb.get
-    return Tokens(words, spans, b"".join([get(w, _ZERO) for w in words]), text)
+        if raw:
+            raw.append("")
+            starts.append(a)
+            ends.append(a)
+        part = text[a:b] if a or b != len(text) else text
+        pieces = _DOC_PIECES.split(part)
+        offsets = list(accumulate(map(len, pieces), initial=a))  # offsets[i + 1]: where piece i ends
+        words, first, last = pieces[1::2], offsets[1:-1:2], offsets[2::2]
+        if "<" in part or "&" in part:  # markup (tags, entities) is tokenised to be skipped
+            keep = [i for i, w in enumerate(words) if w[0] not in "<&"]
+            words, first, last = [words[i] for i in keep], [first[i] for i in keep], [last[i] for i in keep]
+        raw += words
+        starts += first
+        ends += last
+    if not raw:
+        words = []
+    elif text.isascii():  # words hold no space: lower-case them all at once
+        words = " ".join(raw).lower().split(" ")
+    else:  # most texts with one accent are mostly ASCII words: fold each distinct word once
+        words = list(map(_fold_cached, raw))
+    return Tokens(words, starts, ends, b"".join(map(vb.get, words, repeat(_ZERO))), text)
 
 
 _KEY_TOKEN = re.compile(r"[a-z0-9][a-z0-9.+-]*[a-z0-9+]|[a-z0-9]", re.IGNORECASE)
@@ -173,6 +183,64 @@ def to_spdx(expression: str) -> str | None:
     return spdx if known else None
 
 
+SPLIT_RULES = 8  # a key's rule list longer than this is looked up through a small trie (see _longest_rule)
+
+
+@dataclass(frozen=True)
+class _Split:
+    """Rules sharing their first `start + len(prefix)` bytes: `tail` is the first of them that is exactly
+    that prefix (None if none is), `children` the longer ones by their next token."""
+
+    start: int  # bytes of the shared prefix already checked by the parent (the key, the child's token)
+    prefix: bytes  # the rest of the shared prefix
+    tail: int | None
+    children: dict[bytes, "_Split | list[int]"]
+
+
+def _split(rids: list[int], checked: int) -> "_Split | list[int]":
+    """A key's rule list (longest first) as a trie node; short lists stay lists."""
+    if len(rids) <= SPLIT_RULES:
+        return rids
+    codes = index().codes
+    prefix = os.path.commonprefix([codes[r] for r in rids])
+    prefix = prefix[:len(prefix) - len(prefix) % TOKEN_BYTES]
+    depth = len(prefix)
+    children: dict[bytes, list[int]] = {}
+    for r in rids:
+        if len(codes[r]) > depth:
+            children.setdefault(codes[r][depth:depth + TOKEN_BYTES], []).append(r)
+    tail = next((r for r in rids if len(codes[r]) == depth), None)
+    return _Split(checked, prefix[checked:], tail,
+                  {t: _split(group, depth + TOKEN_BYTES) for t, group in children.items()})
+
+
+_SPLITS: dict[bytes, "_Split | list[int]"] = {}  # built per key when first looked up
+
+
+def _longest_rule(key: bytes, rids: list[int], code: bytes, p: int) -> int | None:
+    """The first rule of `rids` (longest first) that `code` holds at byte `p`, or None. Long lists (keys
+    shared by hundreds of rules, "creative commons attribution") are walked as a trie, which gives the same
+    rule: the deepest tail or leaf rule that matches is the longest, and equal lengths keep the list's order."""
+    codes = index().codes
+    node = _SPLITS.get(key)
+    if node is None:
+        node = _SPLITS[key] = _split(rids, KEY_TOKENS * TOKEN_BYTES)
+    best = None
+    while type(node) is _Split:
+        if not code.startswith(node.prefix, p + node.start):
+            return best
+        if node.tail is not None:
+            best = node.tail
+        q = p + node.start + len(node.prefix)
+        node = node.children.get(code[q:q + TOKEN_BYTES])
+        if node is None:
+            return best
+    for r in node:
+        if code.startswith(codes[r], p):
+            return r
+    return best
+
+
 def find(tokens: Tokens, seen: set[str] | None = None) -> list[RuleHit]:
     """Non-overlapping exact rule hits, in text order (false-positive hits included: the caller drops them).
 
@@ -180,26 +248,23 @@ def find(tokens: Tokens, seen: set[str] | None = None) -> list[RuleHit]:
     or not (the candidates for approximate full-text matching)."""
     idx, _ = _tables()
     code = tokens.code
-    by_key, short, codes, rules = idx.by_key, idx.short, idx.codes, idx.rules
+    by_key, short, rules = idx.by_key, idx.short, idx.rules
     lengths = _rule_lengths()
     n = len(tokens.words)
     raw: list[tuple[int, int, int]] = []
     for i in _candidate_starts(code, n) if n else ():
         p = i * TOKEN_BYTES
-        rids = by_key.get(code[p:p + _KEY])
-        if rids:
-            for r in rids:
-                if code.startswith(codes[r], p):
-                    raw.append((i, i + lengths[r], r))
-                    break
-            else:
-                rids = None
-        if not rids:
-            for k in range(min(KEY_TOKENS - 1, n - i), 0, -1):
-                s = short.get(code[p:p + k * TOKEN_BYTES])
-                if s:
-                    raw.append((i, i + lengths[s[0]], s[0]))
-                    break
+        key = code[p:p + _KEY]
+        rids = by_key.get(key)
+        r = _longest_rule(key, rids, code, p) if rids else None
+        if r is not None:
+            raw.append((i, i + lengths[r], r))
+            continue
+        for k in range(min(KEY_TOKENS - 1, n - i), 0, -1):
+            s = short.get(code[p:p + k * TOKEN_BYTES])
+            if s:
+                raw.append((i, i + lengths[s[0]], s[0]))
+                break
     if not raw:
         return []
     if seen is not None:
@@ -209,14 +274,14 @@ def find(tokens: Tokens, seen: set[str] | None = None) -> list[RuleHit]:
     raw.sort(key=lambda h: (h[0] - h[1], not any(w[:1].isdigit() for w in words[h[0]:h[1]]), h[0]))
     taken = bytearray(n)
     hits: list[RuleHit] = []
-    spans = tokens.spans
+    starts, ends = tokens.starts, tokens.ends
     for a, b, r in raw:
         if any(taken[a:b]):
             continue
         taken[a:b] = b"\1" * (b - a)
         rule = rules[r]
         spdx = to_spdx(rule.expression) if rule.expression else None
-        hits.append(RuleHit(rule, spdx or "", a, b, spans[a][0], spans[b - 1][1]))
+        hits.append(RuleHit(rule, spdx or "", a, b, starts[a], ends[b - 1]))
     hits.sort(key=lambda h: h.tstart)
     return hits
 
@@ -383,6 +448,6 @@ def approximate(tokens: Tokens, expressions: set[str]) -> list[ApproxHit]:
             continue
         spdx = to_spdx(rule.expression)
         if spdx:
-            hits.append(ApproxHit(rule, spdx, coverage, matched, a, b, tokens.spans[a][0],
-                                  tokens.spans[min(b, n) - 1][1]))
+            hits.append(ApproxHit(rule, spdx, coverage, matched, a, b, tokens.starts[a],
+                                  tokens.ends[min(b, n) - 1]))
     return hits

@@ -1,0 +1,172 @@
+"""The license detector's fast paths give what the plain code they replaced gives, on real texts.
+
+Each fast path is checked against a plain reference written here (the code it replaced): one-split
+tokenisation against one Match per token, the trie lookup of long rule lists against trying every rule of
+the list, str.find-driven regex scans against `finditer`, the space count in `original_span` against a
+bisect over word starts, and detection with the exact-text caches cleared and bypassed against warm caches.
+Texts: the license corpora of ../shared/corpora (skipped when absent, a failure under CI=true), the demo
+generator's pages (bench/bench_pipeline.py's corpus) and the license notices of tests/test_license_windows.py.
+"""
+from __future__ import annotations
+
+import importlib
+from bisect import bisect_right
+
+import pytest
+
+det = importlib.import_module("curate.license.detect")  # the module (curate.license.detect is also the function)
+from curate.license import categories, rules  # noqa: E402
+from curate.license.index import DOC_TOKEN, KEY_TOKENS, TOKEN_BYTES, fold  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def texts(corpora) -> list[str]:
+    lic = corpora / "license"
+    files = sorted((lic / "choosealicense/_licenses").glob("*.txt"))
+    files += sorted(p for p in (lic / "licensee_fixtures").rglob("*") if p.is_file() and p.stat().st_size < 200_000)
+    out = [p.read_text(encoding="utf-8", errors="replace") for p in files]
+    assert len(out) > 100
+    from curate.sample import generate
+
+    pages = [d["text"] for docs in generate(400, 7).values() for d in docs]
+    out += ["\n\n".join(pages[i:i + 8]) for i in range(0, len(pages), 8)]  # bench_pipeline joins 8 per document
+    from tests.test_license_windows import NOTICES, PROSE
+
+    out += [PROSE[:1500] + "\n" + n + "\n<b>&copy; 2020 A&amp;B</b> " + PROSE[:900] for n in NOTICES]
+    return out
+
+
+def _plain_tokenize(text: str, windows=None) -> tuple[list[str], list[int], list[int]]:
+    words, starts, ends = [], [], []
+    for a, b in windows if windows is not None else [(0, len(text))]:
+        if words:
+            words.append("")
+            starts.append(a)
+            ends.append(a)
+        for m in DOC_TOKEN.finditer(text, a, b):
+            if m.group()[0] not in "<&":
+                words.append(fold(m.group()))
+                starts.append(m.start())
+                ends.append(m.end())
+    return words, starts, ends
+
+
+def _windows(text: str):
+    return rules.keyword_windows(text.lower(), det._PREFILTER_KEYWORDS, det.NOTICE_WINDOW_CHARS)
+
+
+def test_tokenize_is_the_plain_tokenisation(texts):
+    _, vocab = rules._tables()
+    for text in texts:
+        for windows in (None, _windows(text)):
+            tokens = rules.tokenize(text, windows)
+            words, starts, ends = _plain_tokenize(text, windows)
+            assert (tokens.words, tokens.starts, tokens.ends) == (words, starts, ends)
+            assert tokens.code == b"".join(vocab.get(w, b"\0" * TOKEN_BYTES) for w in words)
+
+
+def _plain_longest(code: bytes, p: int) -> int | None:
+    idx = rules.index()
+    for r in idx.by_key.get(code[p:p + KEY_TOKENS * TOKEN_BYTES], ()):
+        if code.startswith(idx.codes[r], p):
+            return r
+    return None
+
+
+def test_trie_lookup_finds_the_rule_that_trying_every_rule_finds(texts):
+    idx = rules.index()
+    tried = split = 0
+    for text in texts:
+        code = rules.tokenize(text).code
+        for p in range(0, len(code) - KEY_TOKENS * TOKEN_BYTES + 1, TOKEN_BYTES):
+            key = code[p:p + KEY_TOKENS * TOKEN_BYTES]
+            rids = idx.by_key.get(key)
+            if rids:
+                tried += 1
+                split += len(rids) > rules.SPLIT_RULES
+                assert rules._longest_rule(key, rids, code, p) == _plain_longest(code, p), (text[:80], p)
+    assert tried > 1000 and split > 100  # the trie really ran
+
+
+@pytest.mark.parametrize("pattern,literals,on_norm", [
+    (det._CC_SHORT, ("CC",), False),
+    (det._CC0_SHORT, ("CC0",), False),
+    (det._CC_NOTICE, ("creative commons ",), True),
+    (det._RIGHTS_RESERVED, det._RIGHTS_RESERVED_PHRASES, True),
+])
+def test_literal_driven_scans_are_finditer(texts, pattern, literals, on_norm):
+    found = 0
+    tricky = ("xCC BY 4.0, CC-BY-SA CC0 1.0 (CC BY-NC) creative commons creative commons attribution; "
+              "Creative Commons Attribution Creative Commons Attribution ShareAlike 4.0")  # a match holding a literal
+    for text in texts + [tricky]:
+        s = det.NormalizedText(text, rules.tokenize(text)).text if on_norm else text
+        fast = [(m.span(), m.groups()) for m in det._finditer_at(pattern, s, literals)]
+        assert fast == [(m.span(), m.groups()) for m in pattern.finditer(s)]
+        found += len(fast)
+    assert found
+
+
+def test_mit_header_needle_is_in_every_match(texts):
+    needle, pattern, _, _ = next(h for h in det._HEADERS if h[0] == " mit licen")
+    for text in texts:
+        norm = det.NormalizedText(text, rules.tokenize(text)).text
+        assert all(needle in norm[m.start() - 1:m.end()] for m in pattern.finditer(norm))
+
+
+def test_original_span_is_the_bisect_over_word_starts(texts):
+    for text in texts[::3]:
+        norm = det.NormalizedText(text, rules.tokenize(text, _windows(text)))
+        if not norm.tokens.words:
+            continue
+        starts, pos = [], 1
+        for w in norm.tokens.words:
+            starts.append(pos)
+            pos += len(w) + 1
+        step = max(len(norm.text) // 300, 1)
+        for a in range(0, len(norm.text), step):
+            for b in (a, a + 1, a + 17, a + 400):
+                b = min(b, len(norm.text))
+                first = max(bisect_right(starts, a) - 1, 0)
+                last = max(bisect_right(starts, max(b - 1, a)) - 1, first)
+                assert norm.original_span(a, b) == (norm.tokens.starts[first], norm.tokens.ends[last])
+
+
+def test_last_boundary_is_the_last_finditer_end(texts):
+    for text in texts[::5]:
+        for lo in range(0, len(text), 97):
+            prefix = text[lo:lo + 200]
+            last = det._LAST_BOUNDARY.match(prefix)
+            every = [m.end() for m in det._BOUNDARY.finditer(prefix)]
+            assert (last.end() if last else None) == max(every, default=None)
+
+
+def _matches(texts):
+    return [[m.to_dict() for m in det.detect_matches(t)] for t in texts]
+
+
+def test_caches_do_not_change_detections(texts, monkeypatch):
+    warm = _matches(texts)
+    assert _matches(texts) == warm  # every cache warm
+    monkeypatch.setattr(det, "normalize_phrase", det.normalize_phrase.__wrapped__)
+    monkeypatch.setattr(det, "canonical_spdx", categories.canonical_spdx.__wrapped__)
+    monkeypatch.setattr(rules, "_fold_cached", fold)
+    monkeypatch.setattr(rules, "_SPLITS", {})
+    monkeypatch.setattr(rules, "SPLIT_RULES", 10 ** 9)  # no trie: every rule list tried in full
+    assert _matches(texts) == warm
+    assert any(warm)
+
+
+def test_to_dict_is_asdict():
+    from dataclasses import asdict
+
+    m = det.detect_matches("Licensed under the Apache License, Version 2.0.")[0]
+    assert m.to_dict() == asdict(m) and list(m.to_dict()) == list(asdict(m))
+
+
+def test_keyword_points_stop_only_when_the_count_is_all_that_matters(texts):
+    limit = det.NOTICE_MAX_KEYWORDS + 1
+    for text in texts:
+        lowered = text.lower()
+        every = rules.keyword_points(lowered, det._PREFILTER_KEYWORDS)
+        some = rules.keyword_points(lowered, det._PREFILTER_KEYWORDS, limit)
+        assert some == every if len(every) < limit else len(some) >= limit
