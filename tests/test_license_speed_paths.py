@@ -5,7 +5,7 @@ tokenisation against one Match per token, the trie lookup of long rule lists aga
 the list, str.find-driven regex scans against `finditer`, the space count in `original_span` against a
 bisect over word starts, and detection with the exact-text caches cleared and bypassed against warm caches.
 Texts: the license corpora of ../shared/corpora (skipped when absent, a failure under CI=true), the demo
-generator's pages (bench/bench_pipeline.py's corpus) and the license notices of tests/test_license_windows.py.
+generator's pages (bench/bench_pipeline.py's corpus) and a few notices in prose with markup.
 """
 from __future__ import annotations
 
@@ -19,6 +19,18 @@ from curate.license import categories, rules  # noqa: E402
 from curate.license.index import DOC_TOKEN, KEY_TOKENS, TOKEN_BYTES, fold  # noqa: E402
 
 
+PROSE = ("The committee met on Tuesday to discuss the harbour project and the new ferry timetable. "
+         "Residents asked about parking near the station, and the mayor promised a survey in spring. ") * 20
+NOTICES = [
+    "This work is licensed under a Creative Commons Attribution-NonCommercial 4.0 International License.",
+    "Licensed under the Apache License, Version 2.0.",
+    "SPDX-License-Identifier: MIT",
+    "© 2021 Example Ltd. All rights reserved.",
+    "Released under the terms of the GNU General Public License version 3 or any later version.",
+    "Distributed under the MIT License. Texte sous licence CC BY-SA 4.0, CC0 1.0 Universal.",
+]
+
+
 @pytest.fixture(scope="module")
 def texts(corpora) -> list[str]:
     lic = corpora / "license"
@@ -30,8 +42,6 @@ def texts(corpora) -> list[str]:
 
     pages = [d["text"] for docs in generate(400, 7).values() for d in docs]
     out += ["\n\n".join(pages[i:i + 8]) for i in range(0, len(pages), 8)]  # bench_pipeline joins 8 per document
-    from tests.test_license_windows import NOTICES, PROSE
-
     out += [PROSE[:1500] + "\n" + n + "\n<b>&copy; 2020 A&amp;B</b> " + PROSE[:900] for n in NOTICES]
     return out
 
