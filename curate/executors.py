@@ -138,11 +138,16 @@ WORKER_PRELOAD = (
     "tiktoken")
 
 
-def preload_worker_imports() -> None:
-    """Has effect only before the process's forkserver starts (it is started once and then reused)."""
+def preload_worker_imports(pipeline: list = ()) -> None:
+    """Has effect only before the process's forkserver starts (it is started once and then reused): it
+    imports WORKER_PRELOAD and loads the fastText toxicity scorers of `pipeline` (curate.worker_warmup)."""
     import multiprocess.forkserver
 
-    multiprocess.forkserver.set_forkserver_preload(["__main__", *WORKER_PRELOAD])
+    from curate.worker_warmup import WARM_ENV
+
+    options = [step.scorer_options for step in pipeline if isinstance(getattr(step, "scorer_options", None), dict)]
+    os.environ[WARM_ENV] = json.dumps(options, sort_keys=True)  # the forkserver inherits it when it starts
+    multiprocess.forkserver.set_forkserver_preload(["__main__", *WORKER_PRELOAD, "curate.worker_warmup"])
 
 
 # -- which ranks still have work ---------------------------------------------------------------------
@@ -220,7 +225,7 @@ class Stage:
     def _run_local(self, pending: list[int]) -> None:
         workers = max(1, min(self.opts.workers, len(pending)))
         if workers > 1:
-            preload_worker_imports()
+            preload_worker_imports(self.pipeline)
         self.executor = CurateLocalExecutor(self.pipeline, tasks=self.opts.tasks, workers=workers,
                                             logging_dir=str(self.logging_dir), skip_completed=False,
                                             depends=self.depends, pending=pending)
