@@ -229,6 +229,8 @@ def test_prepare_batch_gives_the_tokens_and_windows_of_window_lengths(texts):
             assert tokens == [tok for toks, _ in expected for tok in toks]
             assert got.windows == [lengths for _, lengths in expected]
     assert prepare.prepare_batch([], WMIN, WMAX).windows == []
+    # the byte rules know every `str.isspace` character; none lies above U+3000
+    assert not [c for c in range(0x3001, 0x110000) if chr(c).isspace()]
 
 
 def test_word_table_finds_exactly_the_dictionary_rows(cache_dir):

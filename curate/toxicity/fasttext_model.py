@@ -528,8 +528,9 @@ class LinearPredictor:
     The scorer's batches of raw chunks take the byte path (`batch_window_probabilities`): tokens are byte
     ranges of one buffer (`prepare.prepare_batch`), dictionary words are found by `_WordTable`, and only
     the other tokens become Python strings. The token table starts with every dictionary word (a fresh
-    scorer then only derives the words the model never saw). The dictionary and those rows are derived once per model file and kept under
-    `derived_cache_dir()`, named by the file's sha256 (atomic write; rebuilt when absent or unreadable)."""
+    scorer then only derives the words the model never saw). The dictionary and those rows are derived
+    once per model file and kept under `derived_cache_dir()`, named by the file's sha256 (atomic write;
+    rebuilt when absent or unreadable)."""
 
     def __init__(self, path: str | os.PathLike, toxic_label: str = TOXIC_LABEL, *, data: bytes | None = None,
                  sha256: str | None = None, cache: bool = True):

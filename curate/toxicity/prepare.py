@@ -127,7 +127,7 @@ _BYTE_TABLE_STR = str.maketrans({c: ("\n" if c in ".!?;" else " ") for c in _ASC
 # a token is a run of bytes that are not whitespace (as `str.isspace` defines it, multi-byte kinds
 # included), and every Han character is a token of its own.
 
-_WS_MULTI = [ch.encode("utf-8") for ch in map(chr, range(0x80, 0x3001)) if ch.isspace()]
+_WS_MULTI = [ch.encode("utf-8") for ch in map(chr, range(0x80, 0x3001)) if ch.isspace()]  # none above U+3000
 _WS_2 = np.array(sorted(b[1] for b in _WS_MULTI if len(b) == 2 and b[0] == 0xC2), dtype=np.uint8)
 _WS_3 = np.array(sorted({(b[0] & 0x0F) << 12 | (b[1] & 0x3F) << 6 | (b[2] & 0x3F) for b in _WS_MULTI if len(b) == 3}))
 _ASCII_LOWER_TABLE = bytes(_BYTE_TABLE[c + 32 if 65 <= c <= 90 else c] for c in range(256))
