@@ -30,24 +30,6 @@ def in_sample(doc_id: str, fraction: float) -> bool:
     return h < fraction * 2**64
 
 
-class SampleGate(PipelineStep):
-    """Right after the reader in the calibration pass: only sampled documents (and end-of-file markers)
-    go on, so the blocks before toxicity run on the sample alone. The calibration pass writes no manifest,
-    so nothing is lost: the main pass reads every document again."""
-
-    name = "calibration sample"
-    type = "calibration"
-
-    def __init__(self, fraction: float):
-        super().__init__()
-        self.fraction = fraction
-
-    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        for doc in data:
-            if FILE_END in doc.metadata or in_sample(doc.id, self.fraction):
-                yield doc
-
-
 class CalibrationSampler(PipelineStep):
     """Scores the sampled live documents and writes `calibration/scores/<stem>.parquet` per input file."""
 

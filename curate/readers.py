@@ -24,7 +24,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
 import pyarrow as pa
@@ -204,9 +204,13 @@ class InputReader(PipelineStep):
     type = "reader"
 
     def __init__(self, files: list[InputFile], options: ReaderOptions | None = None, done_dir: str | None = None,
-                 run_id: str | None = None, progress: bool = False, label: str = "task"):
+                 run_id: str | None = None, progress: bool = False, label: str = "task",
+                 keep_id: Callable[[str], bool] | None = None):
         super().__init__()
         self.files = files
+        # only records whose doc id passes become Documents (a pass over a sample); the others are skipped
+        # before any other work on them. None = every record.
+        self.keep_id = keep_id
         self.options = options or ReaderOptions()
         self.done_dir = done_dir  # files with a completion marker of this run are skipped (resume)
         self.run_id = run_id
@@ -246,6 +250,8 @@ class InputReader(PipelineStep):
                 self._pos = 0.0
                 size = _size(f.path)
                 for doc in self.read_file(f):
+                    if doc is None:  # not in the sample (keep_id)
+                        continue
                     doc.metadata["_stem"] = f.stem
                     n += 1
                     self.stat_update("documents")
@@ -267,8 +273,12 @@ class InputReader(PipelineStep):
         reader = {"parquet": self._parquet, "jsonl": self._jsonl, "warc": self._warc, "wet": self._warc}[f.format]
         yield from reader(f)
 
-    def _make(self, f: InputFile, row: int, text, url, doc_id=None, dump=None, date=None, extra=None) -> Document:
-        """Build a Document from raw fields, quarantining what is malformed."""
+    def _make(self, f: InputFile, row: int, text, url, doc_id=None, dump=None, date=None,
+              extra=None) -> Document | None:
+        """Build a Document from raw fields, quarantining what is malformed (None: not in the sample)."""
+        doc_id = _doc_id(f, row, doc_id)
+        if self.keep_id is not None and not self.keep_id(doc_id):
+            return None
         problem = None
         if isinstance(text, bytes):
             try:
@@ -299,8 +309,6 @@ class InputReader(PipelineStep):
             else:  # the text is let go at once: a 60 MB record must not travel through the blocks
                 problem, text = ("input.too_large", f"{n} characters, more than max_chars = {limit}"), ""
         url = url.strip() if isinstance(url, str) else None
-        if doc_id is None or doc_id == "":
-            doc_id = "curate:" + hashlib.sha1(f"{f.name}:{row}".encode()).hexdigest()
         dump = dump or _dump_from(f.name)
         meta = dict(extra or {})
         meta.update(url=url, dump=dump, date=None if date is None else str(date), source_file=f.name,
@@ -312,7 +320,7 @@ class InputReader(PipelineStep):
             problem = problem or ("input.invalid_url", f"unparsable url {url!r}")
         if problem and problem[0] == "input.invalid_unicode":
             text = ""  # not encodable: the manifest keeps the row, the text cannot travel further
-        doc = Document(text=text, id=str(doc_id), metadata=meta)
+        doc = Document(text=text, id=doc_id, metadata=meta)
         state(doc)
         if problem:
             mark(doc, QUARANTINED, "input", problem[0], {"error": problem[1]})
@@ -421,6 +429,9 @@ class InputReader(PipelineStep):
                     url = h.get_header("WARC-Target-URI")
                     url = url.strip("<>") if url else url
                     doc_id = h.get_header("WARC-Record-ID") or None
+                    if self.keep_id is not None and not self.keep_id(_doc_id(f, row, doc_id)):
+                        row += 1  # not in the sample: no payload read, no extraction
+                        continue
                     date = h.get_header("WARC-Date")
                     payload = rec.content_stream().read()
                     if rtype == "conversion":
@@ -457,12 +468,19 @@ class InputReader(PipelineStep):
                                 yield self._quarantine(f, row, "input.extraction_failed", f"{type(e).__name__}: {e}", doc_id)
                             else:
                                 doc = self._make(f, row, text, url, doc_id, dump, date, extra)
-                                if state(doc)["reason"] == "input.missing_text":
+                                if doc is not None and state(doc)["reason"] == "input.missing_text":
                                     state(doc)["reason"] = "input.no_text_extracted"
                                 yield doc
                     row += 1
         except Exception as e:  # warcio's errors for broken records, truncated gzip, bad chunking...
             yield self._quarantine(f, row, "input.warc_error", f"record {row}: {type(e).__name__}: {e}")
+
+
+def _doc_id(f: InputFile, row: int, doc_id) -> str:
+    """The record's id, or one made from its file and row when it has none."""
+    if doc_id is None or doc_id == "":
+        return "curate:" + hashlib.sha1(f"{f.name}:{row}".encode()).hexdigest()
+    return str(doc_id)
 
 
 def _size(path: str) -> int:

@@ -276,14 +276,14 @@ def run(pipe_path: str, input_spec, out: str, robots_cache: str | None = None, o
     thresholds = None
     tox = pipe.block("toxicity")
     if tox is not None and tox["threshold"] is None:
-        from curate.calibrate import CalibrationSampler, SampleGate, thresholds_from_scores
+        from curate.calibrate import CalibrationSampler, in_sample, thresholds_from_scores
 
         cal_file = out_dir / "calibration" / "toxicity.json"
         if not cal_file.exists():
             names = [n for n, _ in pipe.blocks]
             prefix = make_blocks(Pipeline(pipe.name, pipe.path, pipe.input, pipe.blocks[: names.index("toxicity")]))
-            steps = [InputReader(files, options, progress=opts.progress, label="calibrate"),
-                     SampleGate(tox["sample_fraction"]), *prefix,
+            steps = [InputReader(files, options, progress=opts.progress, label="calibrate",
+                                 keep_id=partial(in_sample, fraction=tox["sample_fraction"])), *prefix,
                      CalibrationSampler(str(out_dir), tox["sample_fraction"], tox["model"], tox["chunk_chars"],
                                         scorer_options={k: tox[k] for k in ("model", "device", "batch_size", "encoder", "head")})]
             _executor(steps, out_dir, "calibrate", opts).run()

@@ -161,3 +161,32 @@ def test_robots_rank_orders_hosts_by_volume_per_language_group(tmp_path):
     run_cli("robots", "rank", "--input", p, "--top-en", "2", "--top-other", "1", "--out", out)
     assert out.read_text().splitlines() == ["https://en5.example", "https://en3.example", "http://de7.example"]
     assert (tmp_path / "hosts.txt.csv").read_text().splitlines()[0] == "host,group,chars,documents"
+
+
+def test_keep_id_reads_only_the_sample_with_the_ids_and_fields_of_a_full_read(tmp_path, corpora):
+    """The calibration pass reads its sample only: a record whose id fails keep_id never becomes a Document;
+    the ones that pass are the documents a full read gives (ids made from file and row included)."""
+    from functools import partial
+
+    from curate.calibrate import in_sample
+
+    rows = [{"text": f"text {i}", "url": f"https://a.example/{i}", **({"id": f"x{i}"} if i % 3 else {})}
+            for i in range(400)]
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    pq.write_table(pa.Table.from_pylist([{"text": r["text"], "url": r["url"], "id": r.get("id")} for r in rows]),
+                   tmp_path / "b.parquet")
+    sources = [tmp_path / "a.jsonl", tmp_path / "b.parquet", corpora / "crawl" / "dolma" / "sample-0000.warc.gz",
+               corpora / "crawl" / "whirlwind" / "whirlwind.warc.wet.gz"]
+    keep = partial(in_sample, fraction=0.3)
+    for src in sources:
+        files = list_inputs(str(src))
+        full = [d for d in InputReader(files).run() if FILE_END not in d.metadata]
+        part = [d for d in InputReader(files, keep_id=keep).run() if FILE_END not in d.metadata]
+        expected = [d for d in full if keep(d.id)]
+        assert [(d.id, d.text, d.metadata) for d in part] == [(d.id, d.text, d.metadata) for d in expected], src
+        if src.suffix in (".jsonl", ".parquet"):
+            assert 60 < len(part) < 180 and len(full) == 400
+        if src.name.startswith("sample-0000"):
+            assert 0 < len(part) < len(full)  # records skipped before extraction
+    ends = [d for d in InputReader(list_inputs(str(sources[0])), keep_id=lambda _: False).run()]
+    assert len(ends) == 1 and FILE_END in ends[0].metadata  # the file still ends: its outputs complete
