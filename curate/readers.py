@@ -183,7 +183,10 @@ def preflight(files: list[InputFile]) -> None:
 def source_type_of(url: str, declared: str | None = None) -> str:
     if declared in ("web", "code"):
         return declared
-    path = urlsplit(url).path.lower()
+    try:
+        path = urlsplit(url).path.lower()
+    except ValueError:  # unparsable (e.g. "http://[abc"): the reader quarantines the row as input.invalid_url
+        return "web"
     return "code" if os.path.splitext(path)[1] in CODE_EXTENSIONS else "web"
 
 

@@ -190,3 +190,11 @@ def test_keep_id_reads_only_the_sample_with_the_ids_and_fields_of_a_full_read(tm
             assert 0 < len(part) < len(full)  # records skipped before extraction
     ends = [d for d in InputReader(list_inputs(str(sources[0])), keep_id=lambda _: False).run()]
     assert len(ends) == 1 and FILE_END in ends[0].metadata  # the file still ends: its outputs complete
+
+
+def test_an_unparsable_url_quarantines_its_row_only(tmp_path):
+    rows = [{"text": "hello world", "url": "http://[abc/x"}, {"text": "fine text", "url": "http://b.example/"}]
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    docs = read_all(tmp_path / "a.jsonl")
+    assert [(state(d)["status"], state(d)["reason"]) for d in docs] == [("quarantined", "input.invalid_url"),
+                                                                        ("kept", None)]
