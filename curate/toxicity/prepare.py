@@ -42,6 +42,17 @@ def _space_han(m: re.Match) -> str:
     return " " + " ".join(m.group()) + " "
 
 
+def _unicode_marks_as_spaces(s: str) -> str:
+    """The common non-ASCII punctuation as spaces, and its sentence ends as line breaks."""
+    for ch in _UNICODE_ENDS:
+        if ch in s:
+            s = s.replace(ch, "\n")
+    for ch in _UNICODE_PUNCT:
+        if ch in s:
+            s = s.replace(ch, " ")
+    return s
+
+
 def _normalised(text: str) -> str:
     """Casefolded text with punctuation as spaces, sentence ends as line breaks, Han characters spaced."""
     s = text.casefold()
@@ -49,13 +60,7 @@ def _normalised(text: str) -> str:
         s = s.translate(_BYTE_TABLE_STR)
     else:
         b = s.encode("utf-8", "surrogatepass").translate(_BYTE_TABLE)
-        s = b.decode("utf-8", "surrogatepass")
-        for ch in _UNICODE_ENDS:
-            if ch in s:
-                s = s.replace(ch, "\n")
-        for ch in _UNICODE_PUNCT:
-            if ch in s:
-                s = s.replace(ch, " ")
+        s = _unicode_marks_as_spaces(b.decode("utf-8", "surrogatepass"))
         if any(lead in b for lead in _HAN_LEAD_BYTES):  # cheap pre-check (memchr); the regex decides
             s = _HAN_RE.sub(_space_han, s)
     if "__" in s:
@@ -154,14 +159,7 @@ def _normalised_bytes(text: str) -> bytes:
     if text.isascii():
         b = text.encode("ascii").translate(_ASCII_LOWER_TABLE)
     else:
-        s = text.casefold()
-        for ch in _UNICODE_ENDS:
-            if ch in s:
-                s = s.replace(ch, "\n")
-        for ch in _UNICODE_PUNCT:
-            if ch in s:
-                s = s.replace(ch, " ")
-        b = s.encode("utf-8", "surrogatepass").translate(_BYTE_TABLE)
+        b = _unicode_marks_as_spaces(text.casefold()).encode("utf-8", "surrogatepass").translate(_BYTE_TABLE)
     if b"__" in b:
         b = b.replace(b"__", b" ")
     return b
