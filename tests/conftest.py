@@ -63,3 +63,15 @@ def run_small(tmp_path, docs: list[dict], blocks: str, out_name: str = "out"):
     out = tmp_path / out_name
     run_cli("run", pipe, "--input", inp, "--out", out, "--no-progress")
     return out, inp, pipe
+
+
+# License prose and notices shared by the license window and speed-path tests.
+LICENSE_PROSE = ("The committee met on Tuesday to discuss the harbour project and the new ferry timetable. "
+                 "Residents asked about parking near the station, and the mayor promised a survey in spring. ") * 20
+LICENSE_NOTICES = [
+    "This work is licensed under a Creative Commons Attribution-NonCommercial 4.0 International License.",
+    "Licensed under the Apache License, Version 2.0.",
+    "SPDX-License-Identifier: MIT",
+    "© 2021 Example Ltd. All rights reserved.",
+    "Released under the terms of the GNU General Public License version 3 or any later version.",
+]

@@ -14,21 +14,16 @@ from bisect import bisect_right
 
 import pytest
 
+from conftest import LICENSE_NOTICES, LICENSE_PROSE
+
 det = importlib.import_module("curate.license.detect")  # the module (curate.license.detect is also the function)
 from curate.license import categories, rules  # noqa: E402
 from curate.license.index import DOC_TOKEN, KEY_TOKENS, TOKEN_BYTES, fold  # noqa: E402
 
 
-PROSE = ("The committee met on Tuesday to discuss the harbour project and the new ferry timetable. "
-         "Residents asked about parking near the station, and the mayor promised a survey in spring. ") * 20
-NOTICES = [
-    "This work is licensed under a Creative Commons Attribution-NonCommercial 4.0 International License.",
-    "Licensed under the Apache License, Version 2.0.",
-    "SPDX-License-Identifier: MIT",
-    "© 2021 Example Ltd. All rights reserved.",
-    "Released under the terms of the GNU General Public License version 3 or any later version.",
-    "Distributed under the MIT License. Texte sous licence CC BY-SA 4.0, CC0 1.0 Universal.",
-]
+PROSE = LICENSE_PROSE
+NOTICES = LICENSE_NOTICES + [
+    "Distributed under the MIT License. Texte sous licence CC BY-SA 4.0, CC0 1.0 Universal."]
 
 
 @pytest.fixture(scope="module")

@@ -4,18 +4,11 @@ import importlib
 
 import pytest
 
+from conftest import LICENSE_NOTICES, LICENSE_PROSE
+
 det = importlib.import_module("curate.license.detect")  # the module (curate.license.detect is also the function)
 
-PROSE = ("The committee met on Tuesday to discuss the harbour project and the new ferry timetable. "
-         "Residents asked about parking near the station, and the mayor promised a survey in spring. ") * 20
-
-NOTICES = [
-    "This work is licensed under a Creative Commons Attribution-NonCommercial 4.0 International License.",
-    "Licensed under the Apache License, Version 2.0.",
-    "SPDX-License-Identifier: MIT",
-    "© 2021 Example Ltd. All rights reserved.",
-    "Released under the terms of the GNU General Public License version 3 or any later version.",
-]
+PROSE, NOTICES = LICENSE_PROSE, LICENSE_NOTICES
 
 
 def _whole(text, monkeypatch):
