@@ -25,6 +25,10 @@ Rows (each repeat runs every row in turn, each in a fresh process, so no row war
 - per-process fixed cost (`--row fixed`, a fresh process per repeat): the imports a pool worker needs, then
   each block's setup() and its first document's extra cost (lazy loads), CPU s.
 - language ID read lever: lid.176 on what the language block reads vs the whole text, agreement and time.
+- machine ceiling for 2 workers: a CPU-bound stand-in for per-document work (word regex, counting, UTF-8
+  encoding over the corpus texts, 3 passes) in one process, then split in two processes that run at once:
+  the wall-clock speed-up, and the CPU the two spend against the one. On a VM whose two vCPUs share a
+  physical core (or a host busy with other guests) this is below 2x, and no pipeline can beat it.
 
 `--profile`: cProfile over one task of the full pipeline; prints the top functions by own time and the
 cumulative time of each block.
@@ -373,6 +377,52 @@ def fixed_costs(dir: Path) -> dict:
     return out
 
 
+def _ceiling_work(dir: Path, part: int, parts: int) -> dict:
+    """The stand-in work over every `parts`-th text starting at `part`, started when a line arrives on stdin
+    (so that two processes start together, their texts loaded); its CPU s and wall-clock start and end."""
+    import re
+    from collections import Counter
+
+    import pyarrow.parquet as pq
+
+    texts = [t for p in sorted((dir / "input").glob("*.parquet"))
+             for t in pq.read_table(p, columns=["text"]).column("text").to_pylist()][part::parts]
+    words = re.compile(r"\w+")
+    print("ready", flush=True)
+    sys.stdin.readline()
+    start, t0 = time.time(), time.process_time()
+    for _ in range(3):
+        counts: Counter = Counter()
+        for t in texts:
+            counts.update(words.findall(t.lower()))
+            len(t.encode())
+    return {"cpu": time.process_time() - t0, "start": start, "end": time.time()}
+
+
+def machine_ceiling(dir: Path, repeats: int) -> dict:
+    """Wall-clock speed-up of the stand-in work split over 2 processes at once, and their CPU against one's."""
+    def together(parts: int) -> tuple[float, float]:
+        procs = [subprocess.Popen([sys.executable, __file__, "--row", "ceiling", "--dir", str(dir), "--part",
+                                   f"{k}/{parts}"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                 for k in range(parts)]
+        for p in procs:
+            p.stdout.readline()  # "ready": texts loaded
+        for p in procs:
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        got = [json.loads(p.communicate()[0]) for p in procs]
+        return max(g["end"] for g in got) - min(g["start"] for g in got), sum(g["cpu"] for g in got)
+
+    speedups, inflations = [], []
+    for _ in range(repeats):
+        wall1, cpu1 = together(1)
+        wall2, cpu2 = together(2)
+        speedups.append(wall1 / wall2)
+        inflations.append(cpu2 / cpu1)
+    return {"speedup": statistics.median(speedups), "inflation": statistics.median(inflations),
+            "speedups": speedups}
+
+
 def run_row(name: str, dir: Path, workers: int = 1) -> dict:
     out = dir / f"out-{name}-{workers}"
     shutil.rmtree(out, ignore_errors=True)
@@ -474,7 +524,12 @@ def main() -> None:
     ap.add_argument("--row", help=argparse.SUPPRESS)
     ap.add_argument("--dir", help=argparse.SUPPRESS)
     ap.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
+    ap.add_argument("--part", default="0/1", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.row == "ceiling":
+        part, parts = map(int, a.part.split("/"))
+        print(json.dumps(_ceiling_work(Path(a.dir), part, parts)))
+        return
     if a.row == "fixed":
         print(json.dumps(fixed_costs(Path(a.dir))))
         return
@@ -504,12 +559,13 @@ def main() -> None:
                 print(f"repeat {rep + 1}/{a.repeats} full-2w: {res['full-2w'][-1]['wall']:.1f} wall s",
                       file=sys.stderr, flush=True)
         lever = language_lever(d, max(1, a.repeats))
-        report(a, n_docs, n_bytes, res, lever)
+        ceiling = None if a.no_workers else machine_ceiling(d, max(1, a.repeats))
+        report(a, n_docs, n_bytes, res, lever, ceiling)
         if a.profile:
             profile(d, 25)
 
 
-def report(a, n_docs: int, n_bytes: int, res: dict, lever: dict) -> None:
+def report(a, n_docs: int, n_bytes: int, res: dict, lever: dict, ceiling: dict | None = None) -> None:
     med = {n: statistics.median(r["cpu"] for r in rs) for n, rs in res.items() if rs and n != "fixed"}
     rate = {n: n_docs / c for n, c in med.items()}
     print(f"corpus: {n_docs:,} documents, {n_bytes / 1e6:.1f} MB of text ({n_bytes / n_docs / 1e3:.2f} KB/doc), "
@@ -560,6 +616,11 @@ def report(a, n_docs: int, n_bytes: int, res: dict, lever: dict) -> None:
         print(f"peak RSS per process in the 2-worker run (largest, median over repeats): {statistics.median(peaks):,.0f} MB "
               f"(target <= 1024 MB: {'met' if statistics.median(peaks) <= 1024 else 'MISSED'}); last repeat: "
               f"{', '.join(f'{x:,.0f}' for x in res['full-2w'][-1].get('worker_rss_mb', []))} MB")
+        if ceiling:
+            print(f"machine ceiling, the stand-in CPU work split over 2 processes at once (median of "
+                  f"{len(ceiling['speedups'])}): {ceiling['speedup']:.2f}x wall clock (per repeat "
+                  f"{', '.join(f'{x:.2f}' for x in ceiling['speedups'])}); the two spend {ceiling['inflation']:.2f}x "
+                  f"the CPU of one; the pipeline's 2-worker figure against this ceiling: {est / ceiling['speedup']:.0%}")
         m2 = lambda f: statistics.median(f(r) for r in res["full-2w"])  # noqa: E731
         print(f"2-worker critical path, medians (CPU s): main process {m2(lambda r: r['self_cpu']):.2f}, forkserver "
               f"{m2(lambda r: r['forkserver_cpu']):.2f}, busiest calibration worker "
