@@ -175,3 +175,42 @@ def test_keyword_points_stop_only_when_the_count_is_all_that_matters(texts):
         every = rules.keyword_points(lowered, det._PREFILTER_KEYWORDS)
         some = rules.keyword_points(lowered, det._PREFILTER_KEYWORDS, limit)
         assert some == every if len(every) < limit else len(some) >= limit
+
+
+AWKWARD = ["", " ", "+", "a+", "a+b+c", "a++b", "C++ and g++, GPL-2.0+ or LGPL-2.1+", "x\ud800y \udfff", "\ufeffMIT",
+           "a_b __init__ ½ ² ٣ ⅷ", "<b>x</b> &amp; &copy; R&D <not closed", "ΟΔΟΣ ΣΑ", "😀 𝔸𝔹 𝟙", "ﬁ ß İstanbul",
+           "tab\tsep\x1cfs\u2028ls\u3000ideo\xa0nbsp", "word\u0301 e\u0301"]
+
+
+def _random_texts(n: int, seed: int = 0) -> list[str]:
+    import random
+
+    rng = random.Random(seed)
+    alphabet = list("aZé1+_ -\n\t<>&;#x.9Σ😀\u0301\ud800\xa0") + ["licen", "CC BY ", "&amp;", "<b>"]
+    return ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(n)]
+
+
+def test_mask_tokenisation_is_the_split(texts):
+    """The numpy mask path gives the regex split's words and spans on every text it is used for (and
+    `_pieces` falls back to the split where it is not: markup, "a+b+c")."""
+    masked = 0
+    for text in texts + AWKWARD + _random_texts(5000):
+        for a, b in [(0, len(text))] + _windows(text):
+            part = text[a:b]
+            expected = rules._split_pieces(part, a)
+            assert rules._pieces(part, a) == expected, part[:80]
+            if not rules._MARKUP.search(part) and not rules._PLUS_CHAIN.search(part):
+                assert rules._mask_pieces(part, a) == expected, part[:80]
+                masked += 1
+    assert masked > 1000
+
+
+def test_alnum_table_is_the_word_class():
+    import re
+    import sys
+
+    table = rules._alnum_table()
+    every = "".join(map(chr, range(sys.maxunicode + 1)))
+    word = re.compile(r"[^_\W]")
+    assert [i for i, ch in enumerate(every) if bool(table[i]) != (word.match(ch) is not None)] == []
+    assert not any(ch.isspace() for i, ch in enumerate(every) if table[i])  # the words split on spaces
