@@ -154,6 +154,8 @@ def test_caches_do_not_change_detections(texts, monkeypatch):
     assert _matches(texts) == warm  # every cache warm
     monkeypatch.setattr(det, "normalize_phrase", det.normalize_phrase.__wrapped__)
     monkeypatch.setattr(det, "canonical_spdx", categories.canonical_spdx.__wrapped__)
+    monkeypatch.setattr(det, "_cc_link_id", det._cc_link_id.__wrapped__)
+    monkeypatch.setattr(det, "_cc_notice_id", det._cc_notice_id.__wrapped__)
     monkeypatch.setattr(rules, "_fold_cached", fold)
     monkeypatch.setattr(rules, "_SPLITS", {})
     monkeypatch.setattr(rules, "SPLIT_RULES", 10 ** 9)  # no trie: every rule list tried in full
@@ -199,6 +201,7 @@ def test_mask_tokenisation_is_the_split(texts):
             part = text[a:b]
             expected = rules._split_pieces(part, a)
             assert rules._pieces(part, a) == expected, part[:80]
+            assert rules._plus_chain(part) == (rules._PLUS_CHAIN.search(part) is not None)
             if not rules._MARKUP.search(part) and not rules._PLUS_CHAIN.search(part):
                 assert rules._mask_pieces(part, a) == expected, part[:80]
                 masked += 1
@@ -214,3 +217,31 @@ def test_alnum_table_is_the_word_class():
     word = re.compile(r"[^_\W]")
     assert [i for i, ch in enumerate(every) if bool(table[i]) != (word.match(ch) is not None)] == []
     assert not any(ch.isspace() for i, ch in enumerate(every) if table[i])  # the words split on spaces
+
+
+def test_candidate_starts_are_every_position_a_rule_can_start(texts):
+    idx = rules.index()
+    singles = {c for c in idx.codes if len(c) == TOKEN_BYTES}
+    pairs = {c[:2 * TOKEN_BYTES] for c in idx.codes if len(c) >= 2 * TOKEN_BYTES}
+    found = 0
+    for text in texts + AWKWARD:
+        code = rules.tokenize(text).code
+        n = len(code) // TOKEN_BYTES
+        plain = [i for i in range(n) if code[i * TOKEN_BYTES:(i + 1) * TOKEN_BYTES] in singles
+                 or code[i * TOKEN_BYTES:(i + 2) * TOKEN_BYTES] in pairs]
+        assert (rules._candidate_starts(code, n) if n else []) == plain
+        found += len(plain)
+    assert found > 1000
+
+
+def test_cc_link_scan_is_finditer(texts):
+    tricky = ["CREATIVECOMMONS.ORG/LICENSES/BY-NC/3.0/DE and creativecommons.org/publicdomain/zero/1.0",
+              "creativecommonſ.org/licenses/by/4.0 creatİvecommons.org/licenses/by/4.0 KreativeCommons.org/",
+              "creativecommons.org/creativecommons.org/licenses/by/2.0/ //creativecommons.org/licenses/by-sa/",
+              "ẞ creativecommons.org/licenses/by/4.0" * 3, "/", "creativecommons.org"]
+    found = 0
+    for text in texts + tricky + AWKWARD:
+        fast = [(m.span(), m.groups()) for m in det._cc_link_matches(text)]
+        assert fast == [(m.span(), m.groups()) for m in det._CC_LINK.finditer(text)]
+        found += len(fast)
+    assert found > 10

@@ -42,7 +42,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import re2
 
@@ -124,8 +124,13 @@ def _finditer_at(pattern: re.Pattern, text: str, literals: tuple[str, ...]) -> I
     """`pattern.finditer(text)` for a pattern each of whose matches begins with one of `literals` (after a
     \\b or a lookbehind, which `match` still checks against the text before it): the same matches, but
     str.find finds the few places to try instead of the pattern being tried at every position."""
+    return _finditer_from(pattern, text, sorted(i for literal in literals for i in _occurrences(text, literal)))
+
+
+def _finditer_from(pattern: re.Pattern, text: str, starts: Iterable[int]) -> Iterator[re.Match]:
+    """`pattern.finditer(text)` for a pattern whose matches can only begin at the sorted `starts`."""
     end = 0
-    for i in sorted(i for literal in literals for i in _occurrences(text, literal)):
+    for i in starts:
         if i >= end:
             m = pattern.match(text, i)
             if m:
@@ -345,13 +350,30 @@ def _stated(text: str, start: int, end: int | None = None) -> bool:
     return len(words) <= STATED_MAX_PREFIX_WORDS or any(w in _STATED_WORDS for w in words)
 
 
+# Every _CC_LINK match begins with "creativecommons.org/", each character of which matches one character of
+# the text (IGNORECASE included), the last only "/": the match starts this many characters before a "/".
+_CC_LINK_SLASH = len("creativecommons.org")
+
+
+def _cc_link_matches(text: str) -> Iterator[re.Match]:
+    """`_CC_LINK.finditer(text)`, tried only before the "/" signs (the case-insensitive pattern has no
+    literal prefix for the regex engine to skip ahead with)."""
+    return _finditer_from(_CC_LINK, text, (i - _CC_LINK_SLASH for i in _occurrences(text, "/")
+                                           if i >= _CC_LINK_SLASH))
+
+
+@lru_cache(maxsize=4096)  # a page's footer link comes back on every page of its site
+def _cc_link_id(kind: str, version: str | None, port: str | None) -> str | None:
+    return cc_id(kind.split("-"), version, port)
+
+
 def _cc_links(text: str, lowered: str) -> Iterator[LicenseMatch]:
-    for m in (_CC_LINK.finditer(text) if "creativecommons.org/" in lowered else ()):
+    for m in (_cc_link_matches(text) if "creativecommons.org/" in lowered else ()):
         if m.group("pd"):
             spdx = "CC0-1.0" if m.group("pd").lower() == "zero" else "CC-PDM-1.0"
             yield _match(text, spdx, "cc-link", m.start(), m.end(), 0.95, "cc-link")
             continue
-        spdx = cc_id(m.group("type").split("-"), m.group("ver"), m.group("port"))
+        spdx = _cc_link_id(m.group("type"), m.group("ver"), m.group("port"))
         if spdx:
             yield _match(text, spdx, "cc-link", m.start(), m.end(), 0.95 if m.group("ver") else 0.7,
                              "cc-link")
@@ -384,16 +406,24 @@ _CC_NOTICE = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)  # the same few notices come back on page after page
+def _cc_notice_id(rest: str, version: str | None) -> str | None:
+    """SPDX id of a CC notice from the words after "Attribution" (`rest`) and its version ("4 0")."""
+    rest = " " + rest + " "
+    elements = ["BY"] + [el for el, words in _CC_ELEMENT_WORDS.items() if any(f" {w} " in rest for w in words)]
+    return cc_id(elements, version.replace(" ", ".") if version else None)
+
+
 def _cc_notices(text: str, norm: NormalizedText) -> Iterator[LicenseMatch]:
     if " creative commons " not in norm.text:
         return
     for m in _finditer_at(_CC_NOTICE, norm.text, ("creative commons ",)):
-        rest = " " + m.group("rest") + " "
-        elements = ["BY"] + [el for el, words in _CC_ELEMENT_WORDS.items() if any(f" {w} " in rest for w in words)]
-        ver = m.group("ver").replace(" ", ".") if m.group("ver") else None
-        spdx = cc_id(elements, ver)
+        ver = m.group("ver")
+        spdx = _cc_notice_id(m.group("rest"), ver)
+        if not spdx:
+            continue
         span = norm.original_span(m.start(), m.end())
-        if spdx and _stated(text, *span):
+        if _stated(text, *span):
             yield _match(text, spdx, "cc-notice", *span, 0.9 if ver else 0.6,
                          "cc-notice")
     pos = norm.find("cc0 1 0 universal")
@@ -615,7 +645,12 @@ FULL_TEXT_MIN_TOKENS = 100
 
 
 def _full_text_candidate(lowered: str) -> bool:
-    return sum(w in lowered for w in _FULL_TEXT_WORDS) >= FULL_TEXT_MIN_WORDS
+    found = 0
+    for w in _FULL_TEXT_WORDS:  # stops at the FULL_TEXT_MIN_WORDS-th word found (each is a scan of the text)
+        found += w in lowered
+        if found >= FULL_TEXT_MIN_WORDS:
+            return True
+    return False
 
 
 _COPYRIGHT_LINE = re.compile(

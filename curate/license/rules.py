@@ -57,28 +57,33 @@ def _rule_lengths() -> list[int]:
 
 
 @lru_cache(maxsize=1)
-def _start_filter() -> tuple[np.ndarray, np.ndarray]:
-    """Where a rule can start: the sorted (first, second) token pairs of rules of two tokens or more, and
-    a table of the tokens that are a whole one-token rule. Most positions of a text start no rule: the
-    filter keeps about 3-12% of them (prose, footers, code), and only those are looked up one by one."""
+def _start_filter() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where a rule can start: the sorted (first, second) token pairs of rules of two tokens or more, a
+    table of the tokens that start such a pair, and a table of the tokens that are a whole one-token rule.
+    Most positions of a text start no rule: the filter keeps about 3-12% of them (prose, footers, code),
+    and only those are looked up one by one."""
     idx = index()
     pairs = {int.from_bytes(c[:2 * TOKEN_BYTES], "big") for c in idx.codes if len(c) >= 2 * TOKEN_BYTES}
     single = np.zeros(max(idx.vocab.values(), default=0) + 1, dtype=bool)  # a text's ids: vocab ids or 0
     for c in idx.codes:
         if len(c) == TOKEN_BYTES:
             single[int.from_bytes(c, "big")] = True
-    return np.array(sorted(pairs), dtype=np.int64), single
+    pairs = np.array(sorted(pairs), dtype=np.int64)
+    first = np.zeros_like(single)
+    first[pairs >> 24] = True
+    return pairs, first, single
 
 
 def _candidate_starts(code: bytes, n: int) -> list[int]:
-    pairs, single = _start_filter()
+    pairs, first, single = _start_filter()
     b = np.frombuffer(code, dtype=np.uint8).reshape(n, TOKEN_BYTES).astype(np.int64)
     ids = (b[:, 0] << 16) | (b[:, 1] << 8) | b[:, 2]
     ok = single[ids]
-    if n > 1:
-        keys = (ids[:-1] << 24) | ids[1:]
-        at = np.minimum(np.searchsorted(pairs, keys), len(pairs) - 1)
-        ok[:-1] |= pairs[at] == keys
+    # a pair is looked up only where its first token starts one (about a fifth of the positions)
+    at = np.flatnonzero(first[ids[:-1]])
+    keys = (ids[at] << 24) | ids[at + 1]
+    found = pairs[np.minimum(np.searchsorted(pairs, keys), len(pairs) - 1)] == keys
+    ok[at[found]] = True
     return np.flatnonzero(ok).tolist()
 
 
@@ -165,8 +170,18 @@ def _mask_pieces(part: str, a: int) -> tuple[list[str], list[int], list[int]]:
     return words, edges[0::2], edges[1::2]
 
 
+def _plus_chain(part: str) -> bool:
+    """Does `part` hold "a+b+c"? (tried only at the "+" signs: the regex alone scans the whole part)"""
+    i = part.find("+", 1)
+    while i >= 0:
+        if _PLUS_CHAIN.match(part, i - 1):
+            return True
+        i = part.find("+", i + 1)
+    return False
+
+
 def _pieces(part: str, a: int) -> tuple[list[str], list[int], list[int]]:
-    if (("<" in part or "&" in part) and _MARKUP.search(part)) or ("+" in part and _PLUS_CHAIN.search(part)):
+    if (("<" in part or "&" in part) and _MARKUP.search(part)) or ("+" in part and _plus_chain(part)):
         return _split_pieces(part, a)
     return _mask_pieces(part, a)
 
