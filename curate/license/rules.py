@@ -123,7 +123,24 @@ def keyword_windows(lowered: str, keywords: tuple[str, ...], margin: int = WINDO
 
 
 FOLD_CACHE_WORDS = 1 << 18  # distinct words remembered by `tokenize` (bounded memory, a few tens of MB at most)
-_fold_cached = lru_cache(maxsize=FOLD_CACHE_WORDS)(fold)
+
+
+class _FoldCache(dict):
+    """`fold` of each word seen, emptied when full: a plain dict lookup (C, about 2.5x cheaper than
+    lru_cache's), so every text, ASCII or not, folds word by word."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def __missing__(self, word: str) -> str:
+        if len(self) >= self.limit:
+            self.clear()
+        folded = self[word] = fold(word)
+        return folded
+
+
+_folded = _FoldCache(FOLD_CACHE_WORDS)
 # DOC_TOKEN as a split pattern: [gap, token, gap, token, ..., gap], so that every token's offset is a running
 # sum of piece lengths (computed in C) instead of one Match object per token
 _DOC_PIECES = re.compile(f"({DOC_TOKEN.pattern})")
@@ -166,7 +183,7 @@ def _mask_pieces(part: str, a: int) -> tuple[list[str], list[int], list[int]]:
     mask[1:-1] = alnum
     mask[2:-1] |= alnum[:-1] & (cp[1:] == _PLUS)
     edges = (np.flatnonzero(mask[1:] != mask[:-1]) + a).tolist()
-    words = np.where(mask[1:-1], cp, _SPACE).astype(np.uint32).tobytes().decode("utf-32-le").split()
+    words = np.where(mask[1:-1], cp, _SPACE).astype(np.uint32, copy=False).tobytes().decode("utf-32-le").split()
     return words, edges[0::2], edges[1::2]
 
 
@@ -205,12 +222,7 @@ def tokenize(text: str, windows: list[tuple[int, int]] | None = None) -> Tokens:
             raw += words
             starts += first
             ends += last
-    if not raw:
-        words = []
-    elif text.isascii():  # words hold no space: lower-case them all at once
-        words = " ".join(raw).lower().split(" ")
-    else:  # most texts with one accent are mostly ASCII words: fold each distinct word once
-        words = list(map(_fold_cached, raw))
+    words = list(map(_folded.__getitem__, raw))
     return Tokens(words, starts, ends, b"".join(map(vb.get, words, repeat(_ZERO))), text)
 
 
