@@ -245,3 +245,23 @@ def test_cc_link_scan_is_finditer(texts):
         assert fast == [(m.span(), m.groups()) for m in det._CC_LINK.finditer(text)]
         found += len(fast)
     assert found > 10
+
+
+def test_contains_and_find_are_the_scans(texts):
+    needles = [h[0] for h in det._HEADERS] + [" creative commons ", " public domain ", " gemeinfrei ",
+                                              " domaine public ", " reserved ", " vorbehalten ", " reserves ",
+                                              " riservati ", " reservados ", " voorbehouden ", " cc0 1 0 universal "]
+    hits = 0
+    for text in texts + AWKWARD:
+        for windows in (None, _windows(text)):
+            norm = det.NormalizedText(text, rules.tokenize(text, windows))
+            words = norm.tokens.words
+            probes = needles + [f" {w} " for w in words[:50:7]] + [f" {w[:3]}" for w in words[:50:7] if w] + \
+                [f" {' '.join(words[i:i + 3])} " for i in range(0, min(len(words), 60), 11)]
+            for needle in probes:
+                assert norm.contains(needle) == (needle in norm.text), needle
+                hits += norm.contains(needle)
+                phrase = needle.strip()
+                idx = norm.text.find(" " + phrase + " ")
+                assert norm.find(phrase) == (idx + 1 if idx >= 0 else -1)
+    assert hits > 1000

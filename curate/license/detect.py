@@ -100,6 +100,7 @@ class NormalizedText:
         self.original = original
         self.tokens = tokens
         self.text = " " + " ".join(tokens.words) + " "
+        self.word_set = set(tokens.words)  # a scan of `text` for a needle costs about as much as this set
 
     def _word_at(self, pos: int) -> int:
         """The word at offset `pos` of `text` (or the one before, on a space): word k follows the (k + 1)th
@@ -116,8 +117,18 @@ class NormalizedText:
 
     def find(self, phrase: str) -> int:
         """Offset of the whole-word `phrase` (already normalised), or -1."""
+        if phrase and phrase.partition(" ")[0] not in self.word_set:
+            return -1
         idx = self.text.find(" " + phrase + " ")
         return idx + 1 if idx >= 0 else -1
+
+    def contains(self, needle: str) -> bool:
+        """`needle in self.text` for a needle that starts a word (" gnu ", " creative commons ", " mit licen",
+        " eu"): when its first word is whole, a set lookup answers or rules the text out before any scan."""
+        head, whole, rest = needle[1:].partition(" ")
+        if not whole:  # " eu": the start of a word
+            return needle in self.text
+        return head in self.word_set and (not rest or needle in self.text)
 
 
 def _finditer_at(pattern: re.Pattern, text: str, literals: tuple[str, ...]) -> Iterator[re.Match]:
@@ -272,7 +283,7 @@ _HEADERS: tuple[tuple[str, re.Pattern, Callable[[re.Match], str | None], float],
 
 def _headers(text: str, norm: NormalizedText) -> Iterator[LicenseMatch]:
     for needle, pattern, to_id, score in _HEADERS:
-        if needle not in norm.text:
+        if not norm.contains(needle):
             continue
         for m in pattern.finditer(norm.text):
             spdx = to_id(m)
@@ -415,7 +426,7 @@ def _cc_notice_id(rest: str, version: str | None) -> str | None:
 
 
 def _cc_notices(text: str, norm: NormalizedText) -> Iterator[LicenseMatch]:
-    if " creative commons " not in norm.text:
+    if not norm.contains(" creative commons "):
         return
     for m in _finditer_at(_CC_NOTICE, norm.text, ("creative commons ",)):
         ver = m.group("ver")
@@ -447,12 +458,12 @@ _RIGHTS_RESERVED_PHRASES = ("all rights reserved", "alle rechte vorbehalten", "t
 _RIGHTS_RESERVED = re.compile(r"\b(?:" + "|".join(_RIGHTS_RESERVED_PHRASES) + r")\b")
 
 def _notices(text: str, norm: NormalizedText) -> Iterator[LicenseMatch]:
-    if any(needle in norm.text for needle in (" public domain ", " gemeinfrei ", " domaine public ")):
+    if any(map(norm.contains, (" public domain ", " gemeinfrei ", " domaine public "))):
         for m in _PUBLIC_DOMAIN.finditer(norm.text):
             yield _match(text, PUBLIC_DOMAIN, "public-domain", *norm.original_span(m.start(), m.end()), 0.8,
                          "public-domain")
-    if not any(needle in norm.text for needle in (" reserved ", " vorbehalten ", " reserves ", " riservati ",
-                                                    " reservados ", " voorbehouden ")):
+    if not any(map(norm.contains, (" reserved ", " vorbehalten ", " reserves ", " riservati ", " reservados ",
+                                   " voorbehouden "))):
         return
     for m in _finditer_at(_RIGHTS_RESERVED, norm.text, _RIGHTS_RESERVED_PHRASES):
         yield _match(text, ALL_RIGHTS_RESERVED, "rights-reserved", *norm.original_span(m.start(), m.end()), 0.9,
