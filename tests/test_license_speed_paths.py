@@ -155,6 +155,8 @@ def test_caches_do_not_change_detections(texts, monkeypatch):
     monkeypatch.setattr(det, "normalize_phrase", det.normalize_phrase.__wrapped__)
     monkeypatch.setattr(det, "canonical_spdx", categories.canonical_spdx.__wrapped__)
     monkeypatch.setattr(det, "_cc_link_id", det._cc_link_id.__wrapped__)
+    monkeypatch.setattr(det, "spdx_family", det.spdx_family.__wrapped__)
+    monkeypatch.setattr(det, "_version_base", det._version_base.__wrapped__)
     monkeypatch.setattr(det, "_cc_notice_id", det._cc_notice_id.__wrapped__)
     monkeypatch.setattr(rules, "_folded", rules._FoldCache(0))  # emptied at every word
     monkeypatch.setattr(rules, "_SPLITS", {})
@@ -265,3 +267,11 @@ def test_contains_and_find_are_the_scans(texts):
                 idx = norm.text.find(" " + phrase + " ")
                 assert norm.find(phrase) == (idx + 1 if idx >= 0 else -1)
     assert hits > 1000
+
+
+def test_rule_words_are_the_plain_words(texts):
+    for text in texts[::4] + AWKWARD + _random_texts(2000, seed=1):
+        for lo in range(0, min(len(text), 3000), 173):
+            phrase = text[lo:lo + 200]
+            plain = [fold(m.group()) for m in DOC_TOKEN.finditer(phrase) if m.group()[0] not in "<&"]
+            assert rules.rule_words(phrase) == plain

@@ -748,9 +748,16 @@ _VERSION_TAIL = re.compile(r"(?:-(?:only|or-later))?$")
 _FAMILY_ID = re.compile(r"^([A-Za-z]+(?:-[A-Za-z]+)*?)(?:-\d.*)?$")
 
 
+@lru_cache(maxsize=4096)
+def _version_base(spdx: str) -> str:
+    """"GPL-2.0-or-later" -> "GPL-2.0" (a few ids come back on every document: cached)."""
+    return _VERSION_TAIL.sub("", spdx)
+
+
+@lru_cache(maxsize=4096)
 def spdx_family(spdx: str) -> str:
     """"GPL-2.0-or-later" -> "GPL", "LGPL-2.1-only" -> "LGPL", "Artistic-1.0-Perl" -> "Artistic"."""
-    m = _FAMILY_ID.match(_VERSION_TAIL.sub("", spdx))
+    m = _FAMILY_ID.match(_version_base(spdx))
     return m.group(1) if m else spdx
 
 
@@ -764,7 +771,7 @@ def _drop_vague_references(text: str, matches: list[LicenseMatch]) -> list[Licen
     versioned = [m for m in single if any(map(str.isdigit, text[m.start:m.end]))]
     families = {spdx_family(m.spdx.partition(" WITH ")[0]) for m in versioned}
     strong = {m.spdx for m in versioned if m.kind in ("spdx-identifier", "license-text", "notice", "tag")}
-    strong_versions = {_VERSION_TAIL.sub("", s) for s in strong}
+    strong_versions = {_version_base(s) for s in strong}
 
     def vague(m: LicenseMatch) -> bool:
         base, _, exception = m.spdx.partition(" WITH ")
@@ -775,7 +782,7 @@ def _drop_vague_references(text: str, matches: list[LicenseMatch]) -> list[Licen
         if exception:
             return False
         return m.kind in ("reference", "url") and m.spdx not in strong \
-            and _VERSION_TAIL.sub("", m.spdx) in strong_versions
+            and _version_base(m.spdx) in strong_versions
 
     return [m for m in matches if not vague(m)]
 
