@@ -34,9 +34,13 @@ SCHEMA = pa.schema([
 COLUMNS = SCHEMA.names
 
 
+# json.dumps with these options builds a new encoder per call; one per process does the same work.
+_DETAIL_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 def dumps_detail(detail: dict) -> str:
     """Canonical JSON, so identical decisions give identical bytes."""
-    return json.dumps(detail, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return _DETAIL_ENCODER.encode(detail)
 
 
 REQUIRED = ("run_id", "doc_id", "status", "stage", "reason", "detail")

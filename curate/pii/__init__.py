@@ -57,7 +57,8 @@ _CONFIDENCE = {
     "EMAIL_ADDRESS": 4, "IP_ADDRESS": 3, "PHONE_NUMBER": 1,
 }
 _DIGIT = re.compile(r"\d")  # what the number patterns need; a C-speed scan
-_NEEDS_DIGIT = {"IBAN_CODE", "PHONE_NUMBER", "CREDIT_CARD", "CH_AHV", "ES_NIF"}
+_NEEDS_DIGIT = frozenset({"IBAN_CODE", "PHONE_NUMBER", "CREDIT_CARD", "CH_AHV", "ES_NIF"})
+_IN_DIGIT_RUNS = frozenset({"PHONE_NUMBER", "CREDIT_CARD", "CH_AHV"})  # what lies in a digit_runs() run
 
 
 def _check_types(types: Iterable[str] | None) -> tuple[str, ...]:
@@ -74,6 +75,8 @@ def _check_types(types: Iterable[str] | None) -> tuple[str, ...]:
 
 def _resolve_overlaps(spans: list[Span]) -> list[Span]:
     """Keep non-overlapping spans, preferring longer, then more certain, then earlier ones."""
+    if len(spans) < 2:  # most texts: nothing to rank
+        return spans
     ranked = sorted(set(spans), key=lambda s: (-(s[2] - s[1]), -_CONFIDENCE[s[0]], s[1]))
     kept: list[Span] = []
     for span in ranked:
@@ -119,13 +122,14 @@ def find_pii(
         add("IP_ADDRESS", find_ips(text, public_only=public_ip_only))
     if "IT_FISCAL_CODE" in wanted:
         add("IT_FISCAL_CODE", find_it_fiscal_code(text))
-    if any(t in wanted for t in _NEEDS_DIGIT) and _DIGIT.search(text):
+    if not _NEEDS_DIGIT.isdisjoint(wanted) and _DIGIT.search(text):
         if "IBAN_CODE" in wanted:
             add("IBAN_CODE", find_ibans(text))
         if "ES_NIF" in wanted:
             add("ES_NIF", find_es_nif(text))
-        # Phone, card and AHV numbers lie in a digit run (cards and AHV in one of 13+ digits): scan once.
-        runs = digit_runs(text)
+        # Phone, card and AHV numbers lie in a digit run (cards and AHV in one of 13+ digits): scan once,
+        # and not at all when none of them is wanted (the scan costs as much as the IBAN search).
+        runs = digit_runs(text) if not _IN_DIGIT_RUNS.isdisjoint(wanted) else []
         long_runs = [(s, e) for s, e in runs if e - s >= 13 and sum(map(str.isdigit, text[s:e])) >= 13]
         if long_runs and "CREDIT_CARD" in wanted:
             add("CREDIT_CARD", find_cards(text, long_runs))

@@ -94,8 +94,8 @@ def find_ipv6(text: str) -> list[tuple[int, int]]:
             end = m.start() + len(candidate)
             if end < len(text) and _IPV6_BAD_NEXT.match(text, end):
                 continue
-            try:
-                ipaddress.ip_interface(candidate)
+            try:  # the candidate holds a colon, so never IPv4: ip_interface would try that first, in vain
+                ipaddress.IPv6Interface(candidate)
             except ValueError:
                 continue
             spans.append((m.start(), end))
