@@ -275,3 +275,17 @@ def test_rule_words_are_the_plain_words(texts):
             phrase = text[lo:lo + 200]
             plain = [fold(m.group()) for m in DOC_TOKEN.finditer(phrase) if m.group()[0] not in "<&"]
             assert rules.rule_words(phrase) == plain
+
+
+def test_present_is_the_plain_scans(texts):
+    found = 0
+    extra = ["public\ndomain", "LICEN licen", "redistributed copyrights", "ライセンス クリエイティブ 著作権", "x\ud800licen"]
+    for text in texts + AWKWARD + extra + _random_texts(3000, seed=2):
+        lowered = text.lower()
+        present = det._present(lowered)
+        assert present == {w for w in det._LITERALS if w in lowered}
+        found += len(present)
+        for k in (None, det.NOTICE_MAX_KEYWORDS + 1):  # the points of the keywords present are every point
+            assert rules.keyword_points(lowered, tuple(w for w in det._PREFILTER_KEYWORDS if w in present), k) == \
+                rules.keyword_points(lowered, det._PREFILTER_KEYWORDS, k)
+    assert found > 1000

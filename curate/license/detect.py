@@ -655,13 +655,8 @@ SKIP_CLASSIFIER_SPAN = 0.95  # ... this share of the document's tokens makes lic
 FULL_TEXT_MIN_TOKENS = 100
 
 
-def _full_text_candidate(lowered: str) -> bool:
-    found = 0
-    for w in _FULL_TEXT_WORDS:  # stops at the FULL_TEXT_MIN_WORDS-th word found (each is a scan of the text)
-        found += w in lowered
-        if found >= FULL_TEXT_MIN_WORDS:
-            return True
-    return False
+def _full_text_candidate(present: set[str]) -> bool:
+    return sum(w in present for w in _FULL_TEXT_WORDS) >= FULL_TEXT_MIN_WORDS
 
 
 _COPYRIGHT_LINE = re.compile(
@@ -697,11 +692,11 @@ def _classifier_windows(text: str, hits: list) -> list[tuple[int, int]]:
     return windows
 
 
-def _full_texts(text: str, lowered: str, tokens: "_rules.Tokens", hits: list, seen: set[str]) -> list[LicenseMatch]:
+def _full_texts(text: str, present: set[str], tokens: "_rules.Tokens", hits: list, seen: set[str]) -> list[LicenseMatch]:
     """ScanCode's license texts by token-bigram containment (candidates: the licenses that the exact rule
     hits name, and their other versions), and licenseclassifier's template matches, which are skipped when
     one ScanCode text already explains nearly the whole document (licenseclassifier costs most here)."""
-    if not _full_text_candidate(lowered):
+    if not _full_text_candidate(present):
         return []
     out = []
     approx = _rules.approximate(tokens, seen)
@@ -856,6 +851,33 @@ def detect_matches(text: str) -> list[LicenseMatch]:
 detect_with_evidence = detect_matches  # the name used before detect_matches
 
 
+# The lower-case strings whose presence decides a step: the keywords, around which a text is read, and the
+# words of license texts. One RE2 set scan finds which of them occur (a DFA over all of them at once, where
+# `in` scans the text once per string); RE2 reads UTF-8, in which a string occurs exactly where its
+# characters do.
+_LITERALS = tuple(dict.fromkeys(_PREFILTER_KEYWORDS + _FULL_TEXT_WORDS))
+
+
+@lru_cache(maxsize=1)
+def _literal_set() -> "re2.Set":
+    literals = re2.Set.SearchSet()
+    for literal in _LITERALS:
+        literals.Add("".join(c if c.isalnum() else f"\\x{{{ord(c):x}}}" for c in literal))
+    literals.Compile()
+    return literals
+
+
+def _present(lowered: str) -> set[str]:
+    """The strings of `_LITERALS` that occur in `lowered`."""
+    try:
+        found = _literal_set().Match(lowered)
+    except UnicodeEncodeError:  # lone surrogates cannot go to RE2
+        found = None
+    if found is None:  # nothing found (or a failed search, which RE2 reports alike): the plain scans
+        return {w for w in _LITERALS if w in lowered}
+    return {_LITERALS[i] for i in found}
+
+
 def _detect_all(text: str) -> list[LicenseMatch]:
     """Every detector, without the keyword gate (the benchmark's baseline)."""
     if text.startswith("\ufeff"):
@@ -868,7 +890,8 @@ def _detect_all(text: str) -> list[LicenseMatch]:
     # the same matches, and full-text matching is skipped. A text whose keywords are many or cover most of
     # it (a short license, a license text in another language) is read whole.
     # (a text read whole needs no points, only to know there are more than NOTICE_MAX_KEYWORDS)
-    points = _rules.keyword_points(lowered, _PREFILTER_KEYWORDS,
+    present = _present(lowered)
+    points = _rules.keyword_points(lowered, tuple(k for k in _PREFILTER_KEYWORDS if k in present),
                                    NOTICE_MAX_KEYWORDS + 1 if len(text) <= WINDOWED_CHARS else None)
     windows, sparse = None, False
     if len(points) <= NOTICE_MAX_KEYWORDS:
@@ -883,7 +906,7 @@ def _detect_all(text: str) -> list[LicenseMatch]:
     pairs = list(_rule_matches(text, tokens, hits))
     exact = [m for _, m in pairs]
     long_exact = [m for h, m in pairs if h.tend - h.tstart >= LONG_RULE_TOKENS]
-    full = [] if sparse else _full_texts(text, lowered, tokens, hits, seen)
+    full = [] if sparse else _full_texts(text, present, tokens, hits, seen)
     candidates = [*_spdx_identifiers(text, lowered), *full, *exact,
                   *_headers(text, norm), *_cc_links(text, lowered), *_cc_notices(text, norm),
                   *_notices(text, norm)]

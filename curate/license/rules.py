@@ -20,6 +20,7 @@ from curate.license.index import DOC_TOKEN, KEY_TOKENS, TOKEN_BYTES, Index, Rule
 
 _ZERO = b"\0" * TOKEN_BYTES
 _KEY = KEY_TOKENS * TOKEN_BYTES
+_SHORT_BYTES = tuple(k * TOKEN_BYTES for k in range(KEY_TOKENS - 1, 0, -1))  # rules shorter than the key
 
 
 @dataclass(frozen=True)
@@ -327,14 +328,17 @@ def find(tokens: Tokens, seen: set[str] | None = None) -> list[RuleHit]:
         key = code[p:p + _KEY]
         rids = by_key.get(key)
         r = _longest_rule(key, rids, code, p) if rids else None
-        if r is not None:
-            raw.append((i, i + lengths[r], r))
-            continue
-        for k in range(min(KEY_TOKENS - 1, n - i), 0, -1):
-            s = short.get(code[p:p + k * TOKEN_BYTES])
-            if s:
-                raw.append((i, i + lengths[s[0]], s[0]))
-                break
+        if r is None:
+            # rules shorter than the key, longest first (past the last token a slice is shorter: the same
+            # lookup as the shorter prefix, so the same first hit)
+            for k in _SHORT_BYTES:
+                s = short.get(code[p:p + k])
+                if s:
+                    r = s[0]
+                    break
+            else:
+                continue
+        raw.append((i, i + lengths[r], r))
     if not raw:
         return []
     if seen is not None:
@@ -346,7 +350,7 @@ def find(tokens: Tokens, seen: set[str] | None = None) -> list[RuleHit]:
     hits: list[RuleHit] = []
     starts, ends = tokens.starts, tokens.ends
     for a, b, r in raw:
-        if any(taken[a:b]):
+        if taken.find(1, a, b) >= 0:
             continue
         taken[a:b] = b"\1" * (b - a)
         rule = rules[r]
