@@ -211,8 +211,8 @@ _SPDX_LINE = re.compile(r"SPDX-License-Identifier\s*:\s*(?P<expr>[^\r\n]+)", re.
 _SPDX_TAIL = re.compile(r"\s*(?:\*/|-->|\*\)|#\}|%\}|\"\"\"|'''|[\"';,])+\s*$")
 
 
-def _spdx_identifiers(text: str, lowered: str) -> Iterator[LicenseMatch]:
-    if "spdx-license-identifier" not in lowered:
+def _spdx_identifiers(text: str, present: set[str]) -> Iterator[LicenseMatch]:
+    if "spdx-license-identifier" not in present:
         return
     for m in _SPDX_LINE.finditer(text):
         expr = _SPDX_TAIL.sub("", m.group("expr")).strip()
@@ -378,8 +378,8 @@ def _cc_link_id(kind: str, version: str | None, port: str | None) -> str | None:
     return cc_id(kind.split("-"), version, port)
 
 
-def _cc_links(text: str, lowered: str) -> Iterator[LicenseMatch]:
-    for m in (_cc_link_matches(text) if "creativecommons.org/" in lowered else ()):
+def _cc_links(text: str, present: set[str]) -> Iterator[LicenseMatch]:
+    for m in (_cc_link_matches(text) if "creativecommons.org/" in present else ()):
         if m.group("pd"):
             spdx = "CC0-1.0" if m.group("pd").lower() == "zero" else "CC-PDM-1.0"
             yield _match(text, spdx, "cc-link", m.start(), m.end(), 0.95, "cc-link")
@@ -851,11 +851,12 @@ def detect_matches(text: str) -> list[LicenseMatch]:
 detect_with_evidence = detect_matches  # the name used before detect_matches
 
 
-# The lower-case strings whose presence decides a step: the keywords, around which a text is read, and the
-# words of license texts. One RE2 set scan finds which of them occur (a DFA over all of them at once, where
+# The lower-case strings whose presence decides a step: the keywords, around which a text is read, the
+# words of license texts, the starts of SPDX lines and CC links. One RE2 set scan finds which of them occur (a DFA over all of them at once, where
 # `in` scans the text once per string); RE2 reads UTF-8, in which a string occurs exactly where its
 # characters do.
-_LITERALS = tuple(dict.fromkeys(_PREFILTER_KEYWORDS + _FULL_TEXT_WORDS))
+_LITERALS = tuple(dict.fromkeys(_PREFILTER_KEYWORDS + _FULL_TEXT_WORDS + ("spdx-license-identifier",
+                                                                           "creativecommons.org/")))
 
 
 @lru_cache(maxsize=1)
@@ -907,8 +908,8 @@ def _detect_all(text: str) -> list[LicenseMatch]:
     exact = [m for _, m in pairs]
     long_exact = [m for h, m in pairs if h.tend - h.tstart >= LONG_RULE_TOKENS]
     full = [] if sparse else _full_texts(text, present, tokens, hits, seen)
-    candidates = [*_spdx_identifiers(text, lowered), *full, *exact,
-                  *_headers(text, norm), *_cc_links(text, lowered), *_cc_notices(text, norm),
+    candidates = [*_spdx_identifiers(text, present), *full, *exact,
+                  *_headers(text, norm), *_cc_links(text, present), *_cc_notices(text, norm),
                   *_notices(text, norm)]
     best: dict[str, LicenseMatch] = {}
     for m in sorted(_drop_vague_references(text, _merge_exceptions(_resolve(candidates, long_exact))),
