@@ -114,13 +114,14 @@ class Tokenizer:
     def __init__(self, file: str | None = None):
         self.file = file or tekken_path()
         self._bpe, self._offset, self.vocab_size = load_tekken(self.file)
-        self._first_marker = self._bpe.n_vocab - len(MARKER_IDS)  # tiktoken's id of the first marker
-        self._marker_ids = np.array(list(MARKER_IDS.values()), dtype=np.int32)  # ours, in that order
+        # tiktoken's id -> ours: BPE ranks shifted past the special ids, then the markers (load_tekken)
+        self._id_of = np.arange(self._bpe.n_vocab, dtype=np.int32) + self._offset
+        self._id_of[self._bpe.n_vocab - len(MARKER_IDS):] = list(MARKER_IDS.values())
         self._one_call = _numpy_encode_handles_specials()
 
     def encode(self, text: str) -> np.ndarray:
-        """One tiktoken call into a numpy buffer (no Python list of ids), BPE ranks shifted by the special
-        ids in numpy, markers mapped to their ids; the same ids as `_encode_parts`."""
+        """One tiktoken call into a numpy buffer (no Python list of ids), then one table lookup in numpy;
+        the same ids as `_encode_parts`."""
         if not self._one_call:
             return self._encode_parts(text)
         try:
@@ -129,10 +130,7 @@ class Tokenizer:
             return self._encode_parts(text)
         ids = np.empty(len(ranks) + 2, dtype=np.int32)
         ids[0], ids[-1] = BOS, EOS
-        np.add(ranks, self._offset, out=ids[1:-1], casting="unsafe")
-        markers = ranks >= self._first_marker
-        if markers.any():
-            ids[1:-1][markers] = self._marker_ids[ranks[markers] - self._first_marker]
+        np.take(self._id_of, ranks, out=ids[1:-1])
         return ids
 
     def _encode_parts(self, text: str) -> np.ndarray:
