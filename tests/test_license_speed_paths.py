@@ -159,6 +159,7 @@ def test_caches_do_not_change_detections(texts, monkeypatch):
     monkeypatch.setattr(det, "_version_base", det._version_base.__wrapped__)
     monkeypatch.setattr(det, "_cc_notice_id", det._cc_notice_id.__wrapped__)
     monkeypatch.setattr(rules, "_folded", rules._FoldCache(0))  # emptied at every word
+    monkeypatch.setattr(rules, "_coded", rules._CodeCache(0))
     monkeypatch.setattr(rules, "_SPLITS", {})
     monkeypatch.setattr(rules, "SPLIT_RULES", 10 ** 9)  # no trie: every rule list tried in full
     assert _matches(texts) == warm
