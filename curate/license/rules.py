@@ -81,11 +81,11 @@ def _candidate_starts(code: bytes, n: int) -> list[int]:
     ids = (b[:, 0] << 16) | (b[:, 1] << 8) | b[:, 2]
     ok = single[ids]
     # a pair is looked up only where its first token starts one (about a fifth of the positions)
-    at = np.flatnonzero(first[ids[:-1]])
+    at = first[ids[:-1]].nonzero()[0]
     keys = (ids[at] << 24) | ids[at + 1]
-    found = pairs[np.minimum(np.searchsorted(pairs, keys), len(pairs) - 1)] == keys
+    found = pairs[np.minimum(pairs.searchsorted(keys), len(pairs) - 1)] == keys
     ok[at[found]] = True
-    return np.flatnonzero(ok).tolist()
+    return ok.nonzero()[0].tolist()
 
 
 WINDOW_CHARS = 2000  # characters tokenised on either side of a license keyword
@@ -194,10 +194,12 @@ def _mask_pieces(part: str, a: int) -> tuple[list[str], list[int], list[int]]:
     other character made a space (letters, digits and "+" are never spaces)."""
     cp = np.frombuffer(part.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     alnum = _alnum_table()[cp]
-    mask = np.zeros(len(cp) + 2, dtype=bool)
+    mask = np.zeros(len(cp) + 2, dtype=bool)  # padded, so that every word has a rising and a falling edge
     mask[1:-1] = alnum
-    mask[2:-1] |= alnum[:-1] & (cp[1:] == _PLUS)
-    edges = (np.flatnonzero(mask[1:] != mask[:-1]) + a).tolist()
+    if "+" in part:
+        mask[2:-1] |= alnum[:-1] & (cp[1:] == _PLUS)
+    edges = (mask[1:] != mask[:-1]).nonzero()[0]
+    edges = (edges + a if a else edges).tolist()
     words = np.where(mask[1:-1], cp, _SPACE).astype(np.uint32, copy=False).tobytes().decode("utf-32-le").split()
     return words, edges[0::2], edges[1::2]
 
