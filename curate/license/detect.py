@@ -692,7 +692,8 @@ def _classifier_windows(text: str, hits: list) -> list[tuple[int, int]]:
     return windows
 
 
-def _full_texts(text: str, present: set[str], tokens: "_rules.Tokens", hits: list, seen: set[str]) -> list[LicenseMatch]:
+def _full_texts(text: str, present: set[str], tokens: "_rules.Tokens", hits: list,
+                seen: set[str]) -> list[LicenseMatch]:
     """ScanCode's license texts by token-bigram containment (candidates: the licenses that the exact rule
     hits name, and their other versions), and licenseclassifier's template matches, which are skipped when
     one ScanCode text already explains nearly the whole document (licenseclassifier costs most here)."""
@@ -807,27 +808,29 @@ def _resolve(candidates: list[LicenseMatch], long_exact: list[LicenseMatch]) -> 
     """Drop what a stronger match covers: anything inside a long exact ScanCode rule (its authors' verdict on
     that very text) or inside a full license text is part of it; a rule hit that overlaps an SPDX
     identifier, a CC link/notice or a longer notice names the same place."""
-    candidates = [m for m in candidates if not any(
-        e is not m and e.start <= m.start and m.end <= e.end and (e.end - e.start) > (m.end - m.start)
-        for e in long_exact)]
+    if long_exact:  # (the checks below are skipped where their lists are empty, as they mostly are)
+        candidates = [m for m in candidates if not any(
+            e is not m and e.start <= m.start and m.end <= e.end and (e.end - e.start) > (m.end - m.start)
+            for e in long_exact)]
     texts = [m for m in candidates if m.kind == "license-text"]
     fixed = [m for m in candidates if m.kind in ("spdx-identifier", "cc-link", "cc-notice")]
     kept = []
     for m in candidates:
-        if m.kind != "license-text" and any(t.start <= m.start and m.end <= t.end for t in texts):
+        if texts and m.kind != "license-text" and any(t.start <= m.start and m.end <= t.end for t in texts):
             continue
         if m.kind == "license-text" and any(t is not m and _overlap(t, m) > 0.5 * (m.end - m.start)
                                             and (t.end - t.start) > (m.end - m.start) for t in texts):
             continue  # two full texts over the same place: the longer match explains more of it
-        if m.rule not in ("spdx-identifier", "cc-link", "cc-notice") and m.kind != "license-text" and any(
+        if fixed and m.rule not in ("spdx-identifier", "cc-link", "cc-notice") and m.kind != "license-text" and any(
                 f.start < m.end and m.start < f.end for f in fixed):
             continue
         kept.append(m)
     # a license URL right after a notice is where that notice says the terms are ("Licensed under the
     # Apache License 2.0 ... or at https://www.openssl.org/source/license.html"), not a second license
     notices = [m for m in kept if m.kind in ("notice", "license-text")]
-    kept = [m for m in kept if not (m.kind == "url" and any(0 <= m.start - n.end <= URL_AFTER_NOTICE_CHARS
-                                                           for n in notices))]
+    if notices:
+        kept = [m for m in kept if not (m.kind == "url" and any(0 <= m.start - n.end <= URL_AFTER_NOTICE_CHARS
+                                                               for n in notices))]
     # overlapping notices/references that disagree: the longer span wins
     out = []
     for m in kept:
@@ -852,9 +855,9 @@ detect_with_evidence = detect_matches  # the name used before detect_matches
 
 
 # The lower-case strings whose presence decides a step: the keywords, around which a text is read, the
-# words of license texts, the starts of SPDX lines and CC links. One RE2 set scan finds which of them occur (a DFA over all of them at once, where
-# `in` scans the text once per string); RE2 reads UTF-8, in which a string occurs exactly where its
-# characters do.
+# words of license texts, the starts of SPDX lines and CC links. One RE2 set scan finds which of them
+# occur (a DFA over all of them at once, where `in` scans the text once per string); RE2 reads UTF-8, in
+# which a string occurs exactly where its characters do.
 _LITERALS = tuple(dict.fromkeys(_PREFILTER_KEYWORDS + _FULL_TEXT_WORDS + ("spdx-license-identifier",
                                                                            "creativecommons.org/")))
 

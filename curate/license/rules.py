@@ -359,7 +359,8 @@ def find(tokens: Tokens, seen: set[str] | None = None) -> list[RuleHit]:
         seen.update(rules[r].expression for _, _, r in raw if rules[r].expression)
     words = tokens.words
     # longest first; on a tie the hit that names a version ("GPL-2+" over "Licence: GPL"), then the first
-    raw.sort(key=lambda h: (h[0] - h[1], not any(w[:1].isdigit() for w in words[h[0]:h[1]]), h[0]))
+    if len(raw) > 1:
+        raw.sort(key=lambda h: (h[0] - h[1], not any(w[:1].isdigit() for w in words[h[0]:h[1]]), h[0]))
     taken = bytearray(n)
     hits: list[RuleHit] = []
     starts, ends = tokens.starts, tokens.ends
