@@ -19,7 +19,8 @@
 
 3. `--pipeline-corpus`: the license block alone (curate.blocks.license with pipelines/apertus.yaml's options)
    on bench/bench_pipeline.py's corpus (its demo generator, 1,500 documents by default), CPU ms per document,
-   median of --repeats passes after one warm-up pass; `--profile` adds cProfile's top functions by own time.
+   median of --repeats passes after one warm-up pass, and `detect_matches` alone on the documents that pass the
+   keyword gate (CPU ms per such document); `--profile` adds cProfile's top functions by own time.
    With PYTHONPATH=<an exported older curate> it measures that code on the same corpus.
 
     .venv/bin/python bench/bench_license.py --pipeline-corpus [--docs 1500] [--repeats 5] [--profile]
@@ -125,6 +126,7 @@ def pipeline_corpus(n_docs: int, repeats: int, profile: bool) -> int:
 
     import curate
     from curate.blocks.license import License  # before bench_pipeline, which puts this checkout first on sys.path
+    from curate.license import detect_matches
     from curate.license.detect import _prefilter
     from bench_pipeline import build_corpus
 
@@ -151,6 +153,18 @@ def pipeline_corpus(n_docs: int, repeats: int, profile: bool) -> int:
           f"{sum(map(_prefilter, texts))} pass the keyword gate")
     print(f"license block: {statistics.median(per_doc):.4f} CPU ms/doc (median of {repeats}; "
           f"{' '.join(f'{x:.4f}' for x in per_doc)})")
+    gated = [t for t in texts if _prefilter(t)]
+    if gated:
+        def detect_pass() -> float:
+            t0 = time.process_time()
+            for t in gated:
+                detect_matches(t)
+            return time.process_time() - t0
+
+        detect_pass()
+        per_gated = [detect_pass() / len(gated) * 1e3 for _ in range(repeats)]
+        print(f"detect_matches on the {len(gated)} gate-passing documents: {statistics.median(per_gated):.4f} "
+              f"CPU ms/doc (median of {repeats}; {' '.join(f'{x:.4f}' for x in per_gated)})")
     if profile:
         import cProfile
         import pstats
