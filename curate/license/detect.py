@@ -100,7 +100,9 @@ class NormalizedText:
         self.original = original
         self.tokens = tokens
         self.text = " " + " ".join(tokens.words) + " "
-        self.word_set = set(tokens.words)  # a scan of `text` for a needle costs about as much as this set
+        # which first words of the detectors' needles occur (a set lookup then answers most needles; a scan
+        # of `text` costs more)
+        self.heads = _NEEDLE_HEADS.intersection(tokens.words)
 
     def _word_at(self, pos: int) -> int:
         """The word at offset `pos` of `text` (or the one before, on a space): word k follows the (k + 1)th
@@ -117,18 +119,20 @@ class NormalizedText:
 
     def find(self, phrase: str) -> int:
         """Offset of the whole-word `phrase` (already normalised), or -1."""
-        if phrase and phrase.partition(" ")[0] not in self.word_set:
+        head = phrase.partition(" ")[0]
+        if head in _NEEDLE_HEADS and head not in self.heads:
             return -1
         idx = self.text.find(" " + phrase + " ")
         return idx + 1 if idx >= 0 else -1
 
     def contains(self, needle: str) -> bool:
         """`needle in self.text` for a needle that starts a word (" gnu ", " creative commons ", " mit licen",
-        " eu"): when its first word is whole, a set lookup answers or rules the text out before any scan."""
+        " eu"): when its first word is whole and one of `_NEEDLE_HEADS`, a set lookup answers or rules the
+        text out before any scan."""
         head, whole, rest = needle[1:].partition(" ")
-        if not whole:  # " eu": the start of a word
+        if not whole or head not in _NEEDLE_HEADS:  # " eu": the start of a word
             return needle in self.text
-        return head in self.word_set and (not rest or needle in self.text)
+        return head in self.heads and (not rest or needle in self.text)
 
 
 def _finditer_at(pattern: re.Pattern, text: str, literals: tuple[str, ...]) -> Iterator[re.Match]:
@@ -457,17 +461,25 @@ _RIGHTS_RESERVED_PHRASES = ("all rights reserved", "alle rechte vorbehalten", "t
                              "alle rechten voorbehouden")
 _RIGHTS_RESERVED = re.compile(r"\b(?:" + "|".join(_RIGHTS_RESERVED_PHRASES) + r")\b")
 
+_PUBLIC_DOMAIN_NEEDLES = (" public domain ", " gemeinfrei ", " domaine public ")
+_RIGHTS_RESERVED_NEEDLES = (" reserved ", " vorbehalten ", " reserves ", " riservati ", " reservados ",
+                            " voorbehouden ")
+
+
 def _notices(text: str, norm: NormalizedText) -> Iterator[LicenseMatch]:
-    if any(map(norm.contains, (" public domain ", " gemeinfrei ", " domaine public "))):
+    if any(map(norm.contains, _PUBLIC_DOMAIN_NEEDLES)):
         for m in _PUBLIC_DOMAIN.finditer(norm.text):
             yield _match(text, PUBLIC_DOMAIN, "public-domain", *norm.original_span(m.start(), m.end()), 0.8,
                          "public-domain")
-    if not any(map(norm.contains, (" reserved ", " vorbehalten ", " reserves ", " riservati ", " reservados ",
-                                   " voorbehouden "))):
+    if not any(map(norm.contains, _RIGHTS_RESERVED_NEEDLES)):
         return
     for m in _finditer_at(_RIGHTS_RESERVED, norm.text, _RIGHTS_RESERVED_PHRASES):
         yield _match(text, ALL_RIGHTS_RESERVED, "rights-reserved", *norm.original_span(m.start(), m.end()), 0.9,
                      "rights-reserved")
+
+# The first words of the needles above (NormalizedText.contains, .find)
+_NEEDLE_HEADS = frozenset(needle[1:].partition(" ")[0] for needle in (
+    *(h[0] for h in _HEADERS), " creative commons ", " cc0 ", *_PUBLIC_DOMAIN_NEEDLES, *_RIGHTS_RESERVED_NEEDLES))
 
 # --------------------------------------------------------------------------------------------------
 # ScanCode rules, with the post-filter for short weak rules
