@@ -113,9 +113,10 @@ class NormalizedText:
         """Map a [start, end) range of the normalised text back to the original string."""
         if not self.tokens.words:
             return (0, 0)
-        first = self._word_at(start)
-        last = max(self._word_at(max(end - 1, start)), first)
-        return (self.tokens.starts[first], self.tokens.ends[last])
+        spaces = self.text.count(" ", 0, start)  # `_word_at(start)`, then on from there to the end
+        first = max(spaces - 1, 0)
+        spaces += self.text.count(" ", start, max(end - 1, start))
+        return (self.tokens.starts[first], self.tokens.ends[max(spaces - 1, first)])
 
     def find(self, phrase: str) -> int:
         """Offset of the whole-word `phrase` (already normalised), or -1."""
@@ -397,7 +398,7 @@ def _cc_links(text: str, present: set[str]) -> Iterator[LicenseMatch]:
         if spdx and _stated(text, m.start(), m.end()):
             yield _match(text, spdx, "cc-notice", m.start(), m.end(), 0.9 if m.group("ver") else 0.6,
                          "cc-notice")
-    for m in _finditer_at(_CC0_SHORT, text, ("CC0",)):
+    for m in _finditer_at(_CC0_SHORT, text, ("CC0",)) if "cc0" in present else ():  # "CC0" lower-cased
         if not _stated(text, m.start(), m.end()):
             continue
         yield _match(text, "CC0-1.0", "cc-notice", m.start(), m.end(), 0.8, "cc-notice")
