@@ -131,7 +131,7 @@ class NormalizedText:
         " eu"): when its first word is whole and one of `_NEEDLE_HEADS`, a set lookup answers or rules the
         text out before any scan."""
         head, whole, rest = needle[1:].partition(" ")
-        if not whole or head not in _NEEDLE_HEADS:  # " eu": the start of a word
+        if not whole or head not in _NEEDLE_HEADS:  # " eu" (the start of a word), or a head not kept
             return needle in self.text
         return head in self.heads and (not rest or needle in self.text)
 

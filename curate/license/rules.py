@@ -190,7 +190,7 @@ def _split_pieces(part: str, a: int) -> tuple[list[str], list[int], list[int]]:
 def _mask_pieces(part: str, a: int) -> tuple[list[str], list[int], list[int]]:
     """`_split_pieces` for a part without markup or "a+b+c": a word is then a run of letters and digits
     with the "+" right after one of them, so a per-character mask (numpy) gives the same words and spans
-    about 3x cheaper than the regex: spans where the mask changes, words by splitting the part with every
+    about 2.5x cheaper than the regex: spans where the mask changes, words by splitting the part with every
     other character made a space (letters, digits and "+" are never spaces)."""
     cp = np.frombuffer(part.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     alnum = _alnum_table()[cp]
@@ -215,6 +215,7 @@ def _plus_chain(part: str) -> bool:
 
 
 def _pieces(part: str, a: int) -> tuple[list[str], list[int], list[int]]:
+    """Words of `part` (at offset `a`) and their spans: the mask where it applies, else the regex split."""
     if (("<" in part or "&" in part) and _MARKUP.search(part)) or ("+" in part and _plus_chain(part)):
         return _split_pieces(part, a)
     return _mask_pieces(part, a)
