@@ -907,7 +907,7 @@ def _detect_all(text: str) -> list[LicenseMatch]:
     # the same matches, and full-text matching is skipped. A text whose keywords are many or cover most of
     # it (a short license, a license text in another language) is read whole.
     # (a text read whole needs no points, only to know there are more than NOTICE_MAX_KEYWORDS)
-    present = _present(lowered)
+    present = _present(lowered)  # which keywords and other deciding strings occur (one RE2 scan)
     points = _rules.keyword_points(lowered, tuple(k for k in _PREFILTER_KEYWORDS if k in present),
                                    NOTICE_MAX_KEYWORDS + 1 if len(text) <= WINDOWED_CHARS else None)
     windows, sparse = None, False

@@ -168,8 +168,8 @@ _PLUS = ord("+")
 @lru_cache(maxsize=1)
 def _alnum_table() -> np.ndarray:
     """By code point: is it a letter or digit of DOC_TOKEN's words (`[^_\\W]`)? Taken from the regex itself
-    over every code point (about 0.2 s once per process; 1.1 MB)."""
-    every = "".join(map(chr, range(sys.maxunicode + 1)))
+    over every code point (about 0.05 s once per process; 1.1 MB)."""
+    every = np.arange(sys.maxunicode + 1, dtype=np.uint32).tobytes().decode("utf-32-le", "surrogatepass")
     table = np.zeros(len(every), dtype=bool)
     for m in re.finditer(r"[^_\W]+", every):
         table[m.start():m.end()] = True
