@@ -1,9 +1,13 @@
 """The license detector's fast paths give what the plain code they replaced gives, on real texts.
 
 Each fast path is checked against a plain reference written here (the code it replaced): one-split
-tokenisation against one Match per token, the trie lookup of long rule lists against trying every rule of
-the list, str.find-driven regex scans against `finditer`, the space count in `original_span` against a
-bisect over word starts, and detection with the exact-text caches cleared and bypassed against warm caches.
+tokenisation against one Match per token, the numpy-mask tokenisation against the split (and its code-point
+table against the regex class on every code point), the trie lookup of long rule lists against trying every
+rule of the list, the pair filter of rule starts against every position, str.find-driven regex scans against
+`finditer`, the RE2 set of present strings against one `in` per string, the needle checks through the word
+set against scans, the space count in `original_span` against a bisect over word starts, detection with the
+exact-text caches cleared and bypassed against warm caches, and detection with every fast path swapped for
+its plain form at once.
 Texts: the license corpora of ../shared/corpora (skipped when absent, a failure under CI=true), the demo
 generator's pages (bench/bench_pipeline.py's corpus) and a few notices in prose with markup.
 """
@@ -290,3 +294,19 @@ def test_present_is_the_plain_scans(texts):
             assert rules.keyword_points(lowered, tuple(w for w in det._PREFILTER_KEYWORDS if w in present), k) == \
                 rules.keyword_points(lowered, det._PREFILTER_KEYWORDS, k)
     assert found > 1000
+
+
+def test_detections_without_the_fast_paths_are_the_same(texts, monkeypatch):
+    """End to end: every fast path of this file swapped for its plain form at once gives the same matches
+    (texts over WINDOWED_CHARS included: they are read in windows)."""
+    sample = texts + AWKWARD + ["\n".join(texts[i:i + 12]) for i in range(0, len(texts), 12)]
+    assert any(len(t) > det.WINDOWED_CHARS for t in sample)
+    fast = _matches(sample)
+    monkeypatch.setattr(rules, "_pieces", rules._split_pieces)
+    monkeypatch.setattr(rules, "_candidate_starts", lambda code, n: list(range(n)))  # every position tried
+    monkeypatch.setattr(det, "_present", lambda lowered: {w for w in det._LITERALS if w in lowered})
+    monkeypatch.setattr(det.NormalizedText, "contains", lambda self, needle: needle in self.text)
+    monkeypatch.setattr(det, "_NEEDLE_HEADS", frozenset())  # `find` scans the text
+    monkeypatch.setattr(det, "_cc_link_matches", det._CC_LINK.finditer)
+    assert _matches(sample) == fast
+    assert sum(map(bool, fast)) > 100
