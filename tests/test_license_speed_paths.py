@@ -310,3 +310,24 @@ def test_detections_without_the_fast_paths_are_the_same(texts, monkeypatch):
     monkeypatch.setattr(det, "_cc_link_matches", det._CC_LINK.finditer)
     assert _matches(sample) == fast
     assert sum(map(bool, fast)) > 100
+
+
+def test_a_hit_names_a_version_as_its_rule_does(texts):
+    """The words of an exact hit are its rule's words, so whether one starts with a digit is the rule's."""
+    idx = rules.index()
+    rids_of: dict[str, list[int]] = {}  # identifiers repeat (a license's text and a rule file of that name)
+    for r, ident in enumerate(idx.rules.column("identifier")):
+        rids_of.setdefault(ident, []).append(r)
+    word_of = rules._vocab_words()
+    checked = 0
+    for text in texts + AWKWARD:
+        tokens = rules.tokenize(text)
+        for h in rules.find(tokens):
+            rid = next(r for r in rids_of[h.rule.identifier] if idx.rules[r] is h.rule)
+            words = tokens.words[h.tstart:h.tend]
+            code = idx.codes[rid]
+            assert [word_of[int.from_bytes(code[p:p + TOKEN_BYTES], "big")] for p in range(0, len(code), TOKEN_BYTES)] \
+                == words
+            assert rules._names_version(rid) == any(w[:1].isdigit() for w in words)
+            checked += 1
+    assert checked > 100

@@ -327,6 +327,20 @@ def _longest_rule(key: bytes, rids: list[int], code: bytes, p: int) -> int | Non
     return best
 
 
+@lru_cache(maxsize=1)
+def _vocab_words() -> dict[int, str]:
+    return {i: w for w, i in index().vocab.items()}
+
+
+@lru_cache(maxsize=None)  # at most one entry per rule
+def _names_version(rid: int) -> bool:
+    """Does rule `rid` hold a word that starts with a digit? (the words of a hit are its rule's words: the
+    same token ids, and a vocabulary id is one word)"""
+    words, code = _vocab_words(), index().codes[rid]
+    return any(words[int.from_bytes(code[p:p + TOKEN_BYTES], "big")][:1].isdigit()
+               for p in range(0, len(code), TOKEN_BYTES))
+
+
 def find(tokens: Tokens, seen: set[str] | None = None) -> list[RuleHit]:
     """Non-overlapping exact rule hits, in text order (false-positive hits included: the caller drops them).
 
@@ -358,10 +372,9 @@ def find(tokens: Tokens, seen: set[str] | None = None) -> list[RuleHit]:
         return []
     if seen is not None:
         seen.update(rules[r].expression for _, _, r in raw if rules[r].expression)
-    words = tokens.words
     # longest first; on a tie the hit that names a version ("GPL-2+" over "Licence: GPL"), then the first
     if len(raw) > 1:
-        raw.sort(key=lambda h: (h[0] - h[1], not any(w[:1].isdigit() for w in words[h[0]:h[1]]), h[0]))
+        raw.sort(key=lambda h: (h[0] - h[1], not _names_version(h[2]), h[0]))
     taken = bytearray(n)
     hits: list[RuleHit] = []
     starts, ends = tokens.starts, tokens.ends
