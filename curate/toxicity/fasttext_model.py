@@ -488,15 +488,18 @@ class UnsupportedModel(ValueError):
 
 
 def _fnv_ranges(sx: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """fastText's hash of many byte ranges at once; `sx` = the bytes sign-extended to 32 bits (uint64)."""
-    h = np.full(len(starts), 2166136261, dtype=np.uint64)
-    prime, mask = np.uint64(16777619), np.uint64(0xFFFFFFFF)
+    """fastText's hash of many byte ranges at once; `sx` = the bytes sign-extended to 32 bits (uint32: its
+    products wrap modulo 2**32, as the C++ uint32_t ones do)."""
+    h = np.full(len(starts), 2166136261, dtype=np.uint32)
+    prime = np.uint32(16777619)
     order = np.argsort(-lengths, kind="stable")  # longest first: the active ranges are a prefix
     s_sorted, l_sorted = starts[order], lengths[order]
     hs = h[order]
     for k in range(int(l_sorted[0]) if len(l_sorted) else 0):
         n_act = int(np.searchsorted(-l_sorted, -k, side="left"))  # ranges with length > k
-        hs[:n_act] = ((hs[:n_act] ^ sx[s_sorted[:n_act] + k]) * prime) & mask
+        active = hs[:n_act]
+        active ^= sx[s_sorted[:n_act] + k]
+        active *= prime
     h[order] = hs
     return h
 
@@ -599,8 +602,8 @@ class LinearPredictor:
             return np.zeros(0, dtype=np.uint64), np.zeros(0), np.zeros(0, dtype=np.int64)
         # "<tok>" of every token in one buffer, "\n" after each (tokens hold no whitespace: they are split on it)
         buf = np.frombuffer(("<" + ">\n<".join(tokens) + ">\n").encode("utf-8", "surrogatepass"), dtype=np.uint8)
-        sx = buf.astype(np.uint64)
-        sx[buf >= 128] |= np.uint64(0xFFFFFF00)
+        sx = buf.astype(np.uint32)
+        sx[buf >= 128] |= np.uint32(0xFFFFFF00)  # C++ hashes each byte as int8_t cast to uint32_t
         bend = np.flatnonzero(buf == 10)  # one past each "<tok>"
         if len(bend) != k:
             raise ValueError("tokens must not contain line breaks")
@@ -619,8 +622,8 @@ class LinearPredictor:
             # the n-grams starting at each character, grown one character at a time: an n-gram's hash continues
             # the hash of its first n - 1 characters (the same FNV bytes as computeSubwords hashes)
             g = np.arange(len(cpos))
-            h = np.full(len(cpos), 2166136261, dtype=np.uint64)
-            prime, mask = np.uint64(16777619), np.uint64(0xFFFFFFFF)
+            h = np.full(len(cpos), 2166136261, dtype=np.uint32)  # uint32 products wrap as in C++
+            prime = np.uint32(16777619)
             tok_parts, h_parts = [], []
             for n in range(1, self.maxn + 1):
                 fits = left >= n
@@ -628,17 +631,17 @@ class LinearPredictor:
                     g, h, left = g[fits], h[fits], left[fits]
                 c = g + n - 1  # the character added now
                 b0, cl = cpos[c], clen[c]
-                h = ((h ^ sx[b0]) * prime) & mask
+                h = (h ^ sx[b0]) * prime
                 for j in range(1, int(cl.max()) if len(cl) else 1):
                     more = np.flatnonzero(cl > j)
-                    h[more] = ((h[more] ^ sx[b0[more] + j]) * prime) & mask
+                    h[more] = (h[more] ^ sx[b0[more] + j]) * prime
                 if n >= self.minn:
                     # 1-grams at the word boundaries ("<" and ">") are skipped
                     keep = np.flatnonzero((left != n) & (left != nch[ctok[g]])) if n == 1 else slice(None)
                     tok_parts.append(ctok[g[keep]])
                     h_parts.append(h[keep])
             toks = np.concatenate(tok_parts)
-            rows = self.nwords + (np.concatenate(h_parts) % np.uint64(self.bucket)).astype(np.int64)
+            rows = self.nwords + (np.concatenate(h_parts) % np.uint32(self.bucket)).astype(np.int64)
             sums += np.bincount(toks, weights=self.v[rows], minlength=k)
             counts += np.bincount(toks, minlength=k)
         has = np.flatnonzero(word_rows >= 0)
