@@ -95,16 +95,6 @@ def load_tekken(file: str):
     return bpe, n_special, vocab_size
 
 
-def _numpy_encode_handles_specials() -> bool:
-    """tiktoken's encode_to_numpy exists from 0.9 and handles special tokens right from 0.11."""
-    import tiktoken
-
-    try:
-        return tuple(int(x) for x in tiktoken.__version__.split(".")[:2]) >= (0, 11)
-    except (AttributeError, ValueError):
-        return False
-
-
 class Tokenizer:
     """Encodes a document as `<s> text </s>` with tekken; PII markers map to their special ids."""
 
@@ -117,13 +107,10 @@ class Tokenizer:
         # tiktoken's id -> ours: BPE ranks shifted past the special ids, then the markers (load_tekken)
         self._id_of = np.arange(self._bpe.n_vocab, dtype=np.int32) + self._offset
         self._id_of[self._bpe.n_vocab - len(MARKER_IDS):] = list(MARKER_IDS.values())
-        self._one_call = _numpy_encode_handles_specials()
 
     def encode(self, text: str) -> np.ndarray:
         """One tiktoken call into a numpy buffer (no Python list of ids), then one table lookup in numpy;
         the same ids as `_encode_parts`."""
-        if not self._one_call:
-            return self._encode_parts(text)
         try:
             ranks = self._bpe.encode_to_numpy(text, allowed_special=_MARKER_SET)
         except UnicodeEncodeError:  # lone surrogates: tiktoken's own repair, in encode_ordinary
