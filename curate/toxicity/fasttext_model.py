@@ -37,6 +37,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from curate.fasttext_subwords import BOW, EOW, char_ngram_buckets, fasttext_hash, subword_hashes  # noqa: F401
 from curate.user_cache import cache_dir, write_atomically
 
 from .prepare import PREPARE_VERSION, TokenBatch, prepare_batch, prepare_text, window_lengths
@@ -44,45 +45,14 @@ from .prepare import PREPARE_VERSION, TokenBatch, prepare_batch, prepare_text, w
 TOXIC_LABEL = "__label__toxic"
 CLEAN_LABEL = "__label__clean"
 EOS = "</s>"
-BOW, EOW = "<", ">"
 _MAGIC, _VERSION = 793712314, 12
 _LOSS_SOFTMAX, _MODEL_SUPERVISED = 3, 3
 _U64 = (1 << 64) - 1
 _FT_LOG_EPS = 1e-5  # fastText's std_log adds this before the log; predict returns exp of it
 
 
-def fasttext_hash(word: str) -> int:
-    """fastText's dictionary hash (FNV-1a over UTF-8 bytes, each byte sign-extended as in the C++ code; a lone
-    surrogate, which only JSON input can carry, is hashed as its 3-byte form instead of failing)."""
-    h = 2166136261
-    for b in word.encode("utf-8", "surrogatepass"):
-        h ^= (b | 0xFFFFFF00) if b >= 128 else b
-        h = (h * 16777619) & 0xFFFFFFFF
-    return h
-
-
 def _signed32(x: int) -> int:
     return x - (1 << 32) if x >= (1 << 31) else x
-
-
-def char_ngram_buckets(token: str, minn: int, maxn: int, bucket: int) -> list[int]:
-    """Bucket ids (before the `nwords` offset) of fastText's computeSubwords("<" + token + ">").
-
-    The C++ loop walks UTF-8 bytes but starts and extends n-grams by whole characters, so n counts
-    characters; 1-grams at the word boundaries are skipped."""
-    if maxn <= 0 or bucket <= 0:
-        return []
-    w = BOW + token + EOW
-    size = len(w)
-    out = []
-    for i in range(size):
-        for n in range(max(minn, 1), maxn + 1):
-            if i + n > size:
-                break
-            if n == 1 and (i == 0 or i + n == size):
-                continue
-            out.append(fasttext_hash(w[i:i + n]) % bucket)
-    return out
 
 
 @dataclass
@@ -487,23 +457,6 @@ class UnsupportedModel(ValueError):
     """The fast predictor handles non-quantised two-label softmax models; others go to fasttext-predict."""
 
 
-def _fnv_ranges(sx: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """fastText's hash of many byte ranges at once; `sx` = the bytes sign-extended to 32 bits (uint32: its
-    products wrap modulo 2**32, as the C++ uint32_t ones do)."""
-    h = np.full(len(starts), 2166136261, dtype=np.uint32)
-    prime = np.uint32(16777619)
-    order = np.argsort(-lengths, kind="stable")  # longest first: the active ranges are a prefix
-    s_sorted, l_sorted = starts[order], lengths[order]
-    hs = h[order]
-    for k in range(int(l_sorted[0]) if len(l_sorted) else 0):
-        n_act = int(np.searchsorted(-l_sorted, -k, side="left"))  # ranges with length > k
-        active = hs[:n_act]
-        active ^= sx[s_sorted[:n_act] + k]
-        active *= prime
-    h[order] = hs
-    return h
-
-
 def derived_cache_dir() -> Path:
     """Where LinearPredictor keeps what it derives from a model file (`$CURATE_CACHE`, default ~/.cache/curate)."""
     return cache_dir("toxicity")
@@ -600,48 +553,11 @@ class LinearPredictor:
         k = len(tokens)
         if not k:
             return np.zeros(0, dtype=np.uint64), np.zeros(0), np.zeros(0, dtype=np.int64)
-        # "<tok>" of every token in one buffer, "\n" after each (tokens hold no whitespace: they are split on it)
-        buf = np.frombuffer(("<" + ">\n<".join(tokens) + ">\n").encode("utf-8", "surrogatepass"), dtype=np.uint8)
-        sx = buf.astype(np.uint32)
-        sx[buf >= 128] |= np.uint32(0xFFFFFF00)  # C++ hashes each byte as int8_t cast to uint32_t
-        bend = np.flatnonzero(buf == 10)  # one past each "<tok>"
-        if len(bend) != k:
-            raise ValueError("tokens must not contain line breaks")
-        bstart = np.concatenate([[0], bend[:-1] + 1]).astype(np.int64)
-        hashes = _fnv_ranges(sx, bstart + 1, bend - bstart - 2)  # the token itself, without "<" ">"
+        hashes, toks, grams = subword_hashes(tokens, self.minn, self.maxn if self.bucket > 0 else 0)
         sums = np.zeros(k)
         counts = np.zeros(k, dtype=np.int64)
-        if self.maxn > 0 and self.bucket > 0:
-            is_start = ((buf & 0xC0) != 0x80) & (buf != 10)
-            cpos = np.flatnonzero(is_start)  # first byte of each character
-            nch = np.add.reduceat(is_start.astype(np.int64), bstart)
-            ctok = np.repeat(np.arange(k), nch)
-            left = np.repeat(np.cumsum(nch), nch) - np.arange(len(cpos))  # characters from here to the token's end
-            lead = buf[cpos]
-            clen = 1 + (lead >= 0xC0) + (lead >= 0xE0) + (lead >= 0xF0)  # UTF-8 length from the lead byte
-            # the n-grams starting at each character, grown one character at a time: an n-gram's hash continues
-            # the hash of its first n - 1 characters (the same FNV bytes as computeSubwords hashes)
-            g = np.arange(len(cpos))
-            h = np.full(len(cpos), 2166136261, dtype=np.uint32)  # uint32 products wrap as in C++
-            prime = np.uint32(16777619)
-            tok_parts, h_parts = [], []
-            for n in range(1, self.maxn + 1):
-                fits = left >= n
-                if not fits.all():
-                    g, h, left = g[fits], h[fits], left[fits]
-                c = g + n - 1  # the character added now
-                b0, cl = cpos[c], clen[c]
-                h = (h ^ sx[b0]) * prime
-                for j in range(1, int(cl.max()) if len(cl) else 1):
-                    more = np.flatnonzero(cl > j)
-                    h[more] = (h[more] ^ sx[b0[more] + j]) * prime
-                if n >= self.minn:
-                    # 1-grams at the word boundaries ("<" and ">") are skipped
-                    keep = np.flatnonzero((left != n) & (left != nch[ctok[g]])) if n == 1 else slice(None)
-                    tok_parts.append(ctok[g[keep]])
-                    h_parts.append(h[keep])
-            toks = np.concatenate(tok_parts)
-            rows = self.nwords + (np.concatenate(h_parts) % np.uint32(self.bucket)).astype(np.int64)
+        if len(toks):
+            rows = self.nwords + (grams % np.uint32(self.bucket)).astype(np.int64)
             sums += np.bincount(toks, weights=self.v[rows], minlength=k)
             counts += np.bincount(toks, minlength=k)
         has = np.flatnonzero(word_rows >= 0)
