@@ -71,3 +71,60 @@ class CurateBlock(PipelineStep):
                         mark(doc, QUARANTINED, self.stage, f"{self.stage}.error", {"error": f"{type(e).__name__}: {e}"})
                 self.stat_update(state(doc)["status"])
             yield doc
+
+
+class BatchedBlock(CurateBlock):
+    """A block that looks at live documents in batches of up to `batch_size` (one model call for many);
+    subclasses implement `process_batch(docs)`. The output order is the input order and marked documents
+    pass through in their place; a file's end flushes the batch, so that the file's outputs complete
+    promptly. When a batch fails, its documents are tried one by one: only the one that fails is quarantined."""
+
+    batch_size: int = 64
+
+    def process(self, doc: Document) -> None:
+        """One document on its own (the batch path gives the same result)."""
+        self.process_batch([doc])
+
+    def process_batch(self, docs: list[Document]) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def _guarded(self, docs: list[Document]) -> None:
+        try:
+            self.process_batch(docs)
+        except Exception as e:  # one odd document must not end a task over millions
+            if len(docs) > 1:
+                for doc in docs:
+                    self._guarded([doc])
+                return
+            doc, = docs
+            logger.warning(f"{self.stage}: {doc.id}: {type(e).__name__}: {e}")
+            mark(doc, QUARANTINED, self.stage, f"{self.stage}.error", {"error": f"{type(e).__name__}: {e}"})
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        ready = False
+        pending: list = []   # every document since the last flush, in input order
+        live: list = []      # the live ones among them, to be processed together
+
+        def flush():
+            if live:
+                with self.track_time():
+                    self._guarded(live)
+                for doc in live:
+                    self.stat_update(state(doc)["status"])
+            out = list(pending)
+            pending.clear()
+            live.clear()
+            return out
+
+        for doc in data:
+            pending.append(doc)
+            if is_live(doc):
+                if not ready:
+                    self.setup()
+                    ready = True
+                live.append(doc)
+                if len(live) >= self.batch_size:
+                    yield from flush()
+            elif not live or FILE_END in doc.metadata:  # a file's end flushes: its outputs complete promptly
+                yield from flush()
+        yield from flush()

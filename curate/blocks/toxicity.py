@@ -8,14 +8,12 @@ them); the output order is the input order, and marked documents pass through un
 """
 from __future__ import annotations
 
-from loguru import logger
-
-from curate.blocks.base import DROPPED, FILE_END, QUARANTINED, CurateBlock, is_live, mark, record, state
+from curate.blocks.base import DROPPED, BatchedBlock, mark, record
 
 POOLED = "*"
 
 
-class Toxicity(CurateBlock):
+class Toxicity(BatchedBlock):
     name = "toxicity"
     stage = "toxicity"
 
@@ -83,11 +81,7 @@ class Toxicity(CurateBlock):
         chunk = chunks[min(int(detail.get("chunk", 0)), len(chunks) - 1)]
         return [t["term"] for t in lexicon.analyze(chunk, lang).summary()["top_terms"]]
 
-    def process(self, doc) -> None:
-        """One document on its own (the batch path gives the same result)."""
-        self._score_batch([doc])
-
-    def _score_batch(self, docs: list) -> None:
+    def process_batch(self, docs: list) -> None:
         todo = []
         for doc in docs:
             known = self._known_score(doc)
@@ -98,50 +92,6 @@ class Toxicity(CurateBlock):
         if not todo:
             return
         langs = [doc.metadata.get("language") or "en" for doc in todo]
-        try:
-            results = self.scorer.score_documents([d.text for d in todo], langs, chunk_chars=self.chunk_chars)
-        except Exception:
-            if len(todo) == 1:
-                raise
-            for doc in todo:  # find the document that fails; the others are scored one by one
-                self._guarded([doc])
-            return
+        results = self.scorer.score_documents([d.text for d in todo], langs, chunk_chars=self.chunk_chars)
         for doc, (score, detail) in zip(todo, results):
             self.decide(doc, score, detail)
-
-    def _guarded(self, docs: list) -> None:
-        try:
-            self._score_batch(docs)
-        except Exception as e:  # one odd document must not end a task over millions
-            for doc in docs:
-                logger.warning(f"{self.stage}: {doc.id}: {type(e).__name__}: {e}")
-                mark(doc, QUARANTINED, self.stage, f"{self.stage}.error", {"error": f"{type(e).__name__}: {e}"})
-
-    def run(self, data, rank: int = 0, world_size: int = 1):
-        ready = False
-        pending: list = []   # every document since the last flush, in input order
-        live: list = []      # the live ones among them, to be scored together
-
-        def flush():
-            if live:
-                with self.track_time():
-                    self._guarded(live)
-                for doc in live:
-                    self.stat_update(state(doc)["status"])
-            out = list(pending)
-            pending.clear()
-            live.clear()
-            return out
-
-        for doc in data:
-            pending.append(doc)
-            if is_live(doc):
-                if not ready:
-                    self.setup()
-                    ready = True
-                live.append(doc)
-                if len(live) >= self.batch_size:
-                    yield from flush()
-            elif not live or FILE_END in doc.metadata:  # a file's end flushes: its outputs complete promptly
-                yield from flush()
-        yield from flush()
