@@ -60,11 +60,11 @@ def test_other_fasttext_model_by_path(tmp_path):
 
 
 def test_a_block_failing_on_one_document_quarantines_it_with_the_error():
-    class Exploding(Language):
-        def process(self, doc):
-            if "boom" in doc.text:
+    class Exploding(Language):  # the block reads documents in batches: the batch fails, then the one document
+        def process_batch(self, docs):
+            if any("boom" in d.text for d in docs):
                 raise RuntimeError("model choked")
-            super().process(doc)
+            super().process_batch(docs)
 
     docs = run_block(Exploding(), [SAMPLES["en"], "boom", SAMPLES["de"]])
     st = [state(d) for d in docs]
@@ -170,3 +170,30 @@ def test_reading_part_agrees_with_whole_text_lid(corpora):
     assert len(docs) > 6500 and cut > 800 and sources == {"demo", "crawl", "ud"}, (len(docs), cut, sources)
     assert agree / len(docs) >= 0.995, agree / len(docs)
     assert agree_cut / cut >= 0.995, (agree_cut, cut)
+
+
+def test_batches_give_what_one_document_at_a_time_gives():
+    """The block reads live documents 64 at a time: same decisions, same order, marked documents and file
+    ends passed through in their places."""
+    from curate.blocks.base import DROPPED, FILE_END, mark
+
+    texts = list(SAMPLES.values()) * 30 + ["Hola hello bonjour ciao hallo " * 100, "", "123", "Hi"]
+
+    def docs():
+        out = []
+        for i, t in enumerate(texts):
+            d = Document(text=t, id=str(i), metadata={})
+            if i % 7 == 3:
+                mark(d, DROPPED, "optout", "optout.robots")
+            out.append(d)
+            if i % 50 == 49:
+                out.append(Document(text="", id=f"end-{i}", metadata={FILE_END: True}))
+        return out
+
+    one = list(Language(batch_size=1).run(docs()))
+    many = list(Language().run(docs()))
+    assert [d.id for d in many] == [d.id for d in one] == [d.id for d in docs()]
+    assert [state(d) for d in many] == [state(d) for d in one]
+    assert "language" not in state(many[3])["detail"] and state(many[0])["detail"]["language"]["language"] == "en"
+    with pytest.raises(ValueError, match="batch_size"):
+        Language(batch_size=0)
