@@ -27,19 +27,35 @@ def rank_hosts(input_spec, top_en: int, top_other: int, language_column: str | N
     preflight(files)
     lid = None
     volume: dict[tuple[str, str], list] = defaultdict(lambda: [0, 0, set()])
-    for doc in InputReader(files).run():
-        if FILE_END in doc.metadata or not is_live(doc):
-            continue
-        lang = doc.metadata.get(language_column) if language_column else None
-        if not lang:
-            lid = lid or LanguageId()
-            lang = lid.predict(doc.text)[0]
+    unknown: list = []  # documents waiting for lid.176, which predicts many at once
+
+    def count(doc, lang: str) -> None:
         group = "en" if lang == "en" else "other"
         scheme = doc.metadata["url"].split(":", 1)[0].lower()
         v = volume[(doc.metadata["host"], group)]
         v[0] += len(doc.text)
         v[1] += 1
         v[2].add(scheme if scheme in ("http", "https") else "https")
+
+    def identify_unknown() -> None:
+        nonlocal lid
+        if unknown:
+            lid = lid or LanguageId()
+            for doc, (lang, _) in zip(unknown, lid.predict_many([d.text for d in unknown])):
+                count(doc, lang)
+            unknown.clear()
+
+    for doc in InputReader(files).run():
+        if FILE_END in doc.metadata or not is_live(doc):
+            continue
+        lang = doc.metadata.get(language_column) if language_column else None
+        if lang:
+            count(doc, lang)
+        else:
+            unknown.append(doc)
+            if len(unknown) >= 64:
+                identify_unknown()
+    identify_unknown()
     out = []
     for group, top in (("en", top_en), ("other", top_other)):
         ranked = sorted(((h, v) for (h, g), v in volume.items() if g == group and h), key=lambda x: (-x[1][0], x[0]))

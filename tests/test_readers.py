@@ -163,6 +163,32 @@ def test_robots_rank_orders_hosts_by_volume_per_language_group(tmp_path):
     assert (tmp_path / "hosts.txt.csv").read_text().splitlines()[0] == "host,group,chars,documents"
 
 
+def test_robots_rank_identifies_languages_in_batches_as_one_by_one(tmp_path):
+    """rank_hosts asks lid.176 for 64 documents at a time (and once more for the rest): every document is
+    counted once, in the group its own prediction gives; a language column skips the model."""
+    from curate.blocks.language import LanguageId
+    from curate.rank import rank_hosts
+
+    texts = ["The weather is fine today and we walk by the river.", "Das Wetter ist heute schön.",
+             "Il fait beau aujourd'hui et nous marchons.", "Hola hello bonjour ciao hallo", "12345"]
+    rows = [{"text": f"{texts[i % 5]} {i}", "id": str(i), "url": f"https://h{i % 7}.example/{i}"} for i in range(150)]
+    p = tmp_path / "in.jsonl"
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    lid = LanguageId()
+    want: dict = {}
+    for r in rows:
+        group = "en" if lid.predict(r["text"])[0] == "en" else "other"
+        v = want.setdefault((r["url"].split("/")[2], group), [0, 0])
+        v[0] += len(r["text"])
+        v[1] += 1
+    got = {(h, g): [c, n] for h, g, c, n, _ in rank_hosts([str(p)], 100, 100)}
+    assert got == want and sum(n for _, n in got.values()) == 150
+    for r in rows:
+        r["lang"] = "en"
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert {g for _, g, _, _, _ in rank_hosts([str(p)], 100, 100, language_column="lang")} == {"en"}
+
+
 def test_keep_id_reads_only_the_sample_with_the_ids_and_fields_of_a_full_read(tmp_path, corpora):
     """The calibration pass reads its sample only: a record whose id fails keep_id never becomes a Document;
     the ones that pass are the documents a full read gives (ids made from file and row included)."""
