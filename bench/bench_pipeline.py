@@ -457,7 +457,7 @@ def language_lever(dir: Path, repeats: int) -> dict:
     documents, same process, in the block's batches of 64: label agreement and CPU time."""
     import pyarrow.parquet as pq
 
-    from curate.blocks.language import LanguageId, identify_many
+    from curate.blocks.language import LanguageId, identify, identify_many
 
     lid = LanguageId()
     texts = [t for p in sorted((dir / "input").glob("*.parquet")) for t in pq.read_table(p, columns=["text"])
@@ -478,8 +478,10 @@ def language_lever(dir: Path, repeats: int) -> dict:
 
     t_whole = t_of(lid.predict_many)
     t_part = t_of(lambda b: identify_many(lid, b))
+    cpp = LanguageId(predictor="fasttext")  # the baseline: fastText's C++ predictor, one call per document
+    t_cpp = t_of(lambda b: [identify(cpp, t) for t in b])
     return {"docs": len(texts), "agree": agree, "ms_whole": 1e3 * t_whole / len(texts),
-            "ms_part": 1e3 * t_part / len(texts)}
+            "ms_part": 1e3 * t_part / len(texts), "ms_part_fasttext": 1e3 * t_cpp / len(texts)}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -660,7 +662,9 @@ def report(a, n_docs: int, n_bytes: int, res: dict, lever: dict, ceiling: dict |
     print(f"\nlanguage ID, what the block reads vs the whole text (lid.176, {lever['docs']:,} bench documents, the "
           f"block's numpy predictor in batches of 64): "
           f"agreement {lever['agree']:.2%}, {lever['ms_part']:.3f} vs {lever['ms_whole']:.3f} ms/doc "
-          f"({lever['ms_whole'] / lever['ms_part']:.1f}x); the multilingual agreement test is "
+          f"({lever['ms_whole'] / lever['ms_part']:.1f}x); fastText's C++ predictor on the same reads, one call per "
+          f"document: {lever['ms_part_fasttext']:.3f} ms/doc ({lever['ms_part_fasttext'] / lever['ms_part']:.1f}x "
+          f"the numpy one's cost); the multilingual agreement test is "
           f"tests/test_language.py::test_reading_part_agrees_with_whole_text_lid")
 
 

@@ -220,7 +220,7 @@ class QuantizedLid:
             starts = np.concatenate([[0], np.cumsum(lens[has])[:-1]])
             hidden[has] += np.add.reduceat(self.sums[ids], starts, axis=0)
             counts[has] += np.add.reduceat(self.counts[ids], starts)
-        hidden /= np.maximum(counts, 1).astype(np.float32)[:, None]
+        hidden *= (1.0 / np.maximum(counts, 1)).astype(np.float32)[:, None]  # fastText's mul(1.0 / size)
         # no matrix products: numpy hands them to a multi-threaded BLAS, whose spinning threads cost more CPU
         # than these small products; the sums also run in fastText's order (dotRow, then root to label)
         z = np.zeros((len(per), len(self.out)), np.float32)
