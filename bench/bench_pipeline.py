@@ -340,7 +340,8 @@ def _block_seconds(out: Path) -> dict[str, float]:
     got: dict[str, float] = {}
     for stats in sorted((out / "logs").glob("*/stats.json")):
         for step in json.loads(stats.read_text()):
-            total = (step.get("time_stats") or {}).get("total") if isinstance(step.get("time_stats"), dict) else None
+            ts = step.get("time_stats")  # 0 for steps that kept no time
+            total = ts.get("total") if isinstance(ts, dict) else None
             if total is not None and step["name"].startswith(("curate: ", "calibration: ")):
                 key = f"{stats.parent.name}: {step['name'].split(': ', 1)[1]}"
                 got[key] = got.get(key, 0.0) + total
