@@ -116,10 +116,12 @@ class HashCache:
         os.replace(tmp, path)
 
 
-def _files_under(path: str) -> list[str]:
+def _files_under(path: str, docs: bool = True) -> list[str]:
+    """The files of a directory (or the file itself); docs=False leaves out the Markdown beside curate's own
+    data (model cards, notices), which decide nothing: editing them must not change the run id."""
     if os.path.isdir(path):
         return sorted(os.path.join(d, f) for d, dirs, fs in os.walk(path) for f in fs
-                      if "__pycache__" not in d and not f.startswith("."))
+                      if "__pycache__" not in d and not f.startswith(".") and (docs or not f.endswith(".md")))
     return [path] if os.path.isfile(path) else []
 
 
@@ -152,9 +154,9 @@ def decision_files(pipe: Pipeline) -> list[str]:
 
             out.append(lid176_path())
         elif name == "toxicity":
-            out += _files_under(str(data / "toxicity"))  # lexicons and the shipped default model
+            out += _files_under(str(data / "toxicity"), docs=False)  # lexicons and the shipped default model
         elif name == "license":
-            out += _files_under(str(data / "license"))
+            out += _files_under(str(data / "license"), docs=False)
         elif name == "tokenize":
             from curate.tokenizer import tekken_path
 

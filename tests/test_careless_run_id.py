@@ -48,6 +48,17 @@ def test_toxicity_model_contents_change_the_run_id(tmp_path):
     assert str(model) in files and any(f.endswith("en.txt") for f in files)  # the model and the lexicons
 
 
+def test_the_shipped_models_decide_and_their_model_cards_do_not(tmp_path):
+    """curate's own data: the default toxicity model, its sidecar and the lexicons are decision files; the
+    Markdown beside them (model card, README, notices) is not, so a documentation edit keeps the run id."""
+    inp = _inputs(tmp_path)
+    p, _, _ = resolve(str(REPO / "pipelines" / "apertus.yaml"), [str(inp)], "unused", str(CACHE))
+    names = [os.path.basename(f) for f in decision_files(p)]
+    assert {"toxicity-ft.bin", "toxicity-ft.bin.json", "en.txt", "lid.176.ftz"} <= set(names)
+    assert not [n for n in names if n.endswith(".md")]
+    assert (REPO / "curate" / "data" / "toxicity" / "MODEL_CARD.md").is_file()  # it exists, and is left out
+
+
 def test_input_bytes_change_the_run_id_even_at_the_same_size(tmp_path):
     inp = _inputs(tmp_path)
     pipe = tmp_path / "p.yaml"
